@@ -1,0 +1,36 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+// Types (Manifests), storage (OCILayout) and transport + verbs (AirgapBundle) are kept apart the
+// way go-containerregistry keeps pkg/v1, pkg/v1/layout and pkg/v1/remote apart. Each C library is
+// reached through one system-library target and wrapped once in Swift.
+let package = Package(
+    name: "airgap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "airgap", targets: ["airgap"]),
+        .library(name: "AirgapBundle", targets: ["AirgapBundle"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "Manifests", dependencies: ["CCrypto"]),
+        .target(name: "OCILayout", dependencies: ["Manifests", "CArchive"]),
+        .target(
+            name: "AirgapBundle",
+            dependencies: ["Manifests", "OCILayout", "CCurl", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "airgap",
+            dependencies: ["AirgapBundle", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
+        .testTarget(name: "OCILayoutTests", dependencies: ["OCILayout"]),
+        .testTarget(name: "AirgapBundleTests", dependencies: ["AirgapBundle", "OCILayout", "Manifests"]),
+    ]
+)

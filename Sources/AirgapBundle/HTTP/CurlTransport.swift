@@ -1,0 +1,246 @@
+import CCurl
+import Foundation
+import OCILayout
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The bottom transport: one HTTP exchange through libcurl. It follows no redirects and retries
+/// nothing: those are decisions for the layers above, which know when `Authorization` must be
+/// dropped and which failures are worth another try.
+///
+/// Easy handles are pooled so that keep-alive connections are reused across requests; each is
+/// used by one thread at a time.
+public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+    public let trust: TLSTrust
+    public let userAgent: String
+    private let lock = NSLock()
+    private var idle: [CurlEasyHandle] = []
+    private var bundles: [String: Data?] = [:]
+
+    public init(trust: TLSTrust = TLSTrust(), userAgent: String = "airgap/\(AirgapVersion.current)") {
+        CurlGlobal.initialize()
+        self.trust = trust
+        self.userAgent = userAgent
+    }
+
+    public func send(_ request: HTTPRequest, onHead: HeadHandler, into sink: BodySink) throws -> HTTPResponse {
+        let caBundle = request.url.scheme == "https" ? try pemBundle(for: request.url.hostAndPort) : nil
+        let handle = takeHandle()
+        defer { returnHandle(handle) }
+        return try withoutActuallyEscaping(onHead) { onHead in
+            try withoutActuallyEscaping(sink) { sink in
+                try handle.perform(request, caBundle: caBundle, userAgent: userAgent, onHead: onHead, sink: sink)
+            }
+        }
+    }
+
+    private func pemBundle(for host: String) throws -> Data? {
+        lock.lock()
+        if let cached = bundles[host] { lock.unlock(); return cached }
+        lock.unlock()
+        let bundle = try trust.pemBundle(for: host)
+        lock.lock()
+        bundles[host] = bundle
+        lock.unlock()
+        return bundle
+    }
+
+    private func takeHandle() -> CurlEasyHandle {
+        lock.lock()
+        defer { lock.unlock() }
+        return idle.popLast() ?? CurlEasyHandle()
+    }
+
+    private func returnHandle(_ handle: CurlEasyHandle) {
+        lock.lock()
+        defer { lock.unlock() }
+        if idle.count < 8 { idle.append(handle) }
+    }
+}
+
+/// `curl_global_init` must run once before any handle exists, and is not thread-safe itself.
+enum CurlGlobal {
+    private static let once: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+    static func initialize() { _ = once }
+}
+
+/// State shared with libcurl's C callbacks for one transfer.
+private final class TransferState {
+    let onHead: HeadHandler
+    let sink: BodySink
+    let body: HTTPRequest.Body?
+    var headDelivered = false
+    var uploadPosition: Int64 = 0
+    var status = 0
+    var headers: [String: [String]] = [:]
+    var errorBody = Data()
+    var sinkError: Error?
+
+    init(onHead: @escaping HeadHandler, sink: @escaping BodySink, body: HTTPRequest.Body?) {
+        self.onHead = onHead
+        self.sink = sink
+        self.body = body
+    }
+}
+
+private let writeCallback: airgap_curl_data_callback = { pointer, size, count, context in
+    let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    guard let pointer else { return length }
+    let chunk = UnsafeRawBufferPointer(start: pointer, count: length)
+    if (200..<300).contains(state.status) {
+        do {
+            if !state.headDelivered {
+                state.headDelivered = true
+                try state.onHead(HTTPResponse(status: state.status, headers: state.headers))
+            }
+            try state.sink(chunk)
+        } catch {
+            state.sinkError = error
+            return 0
+        }
+    } else if state.errorBody.count < 64 * 1024 {
+        // Registries explain refusals in a JSON body; keep it for the error message.
+        state.errorBody.append(contentsOf: chunk)
+    }
+    return length
+}
+
+private let headerCallback: airgap_curl_data_callback = { pointer, size, count, context in
+    let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    guard let pointer else { return length }
+    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    if line.hasPrefix("HTTP/") {
+        // A new status line (after 100 Continue, say) starts a new set of headers.
+        let parts = line.split(separator: " ", maxSplits: 2)
+        state.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        state.headers = [:]
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        state.headers[name, default: []].append(value)
+    }
+    return length
+}
+
+private let readCallback: airgap_curl_data_callback = { pointer, size, count, context in
+    let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+    guard let pointer, let body = state.body else { return 0 }
+    let capacity = size * count
+    switch body {
+    case .data(let data):
+        let remaining = data.count - Int(state.uploadPosition)
+        let length = min(capacity, remaining)
+        guard length > 0 else { return 0 }
+        data.withUnsafeBytes { bytes in
+            UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress! + Int(state.uploadPosition), byteCount: length)
+        }
+        state.uploadPosition += Int64(length)
+        return length
+    case .file(let file, let offset, let total):
+        let length = Int(min(Int64(capacity), total - state.uploadPosition))
+        guard length > 0 else { return 0 }
+        let read = pread(file.raw, pointer, length, off_t(offset + state.uploadPosition))
+        guard read > 0 else { return Int(CURL_READFUNC_ABORT) }
+        state.uploadPosition += Int64(read)
+        return read
+    }
+}
+
+/// One libcurl easy handle. `UnsafePointer` work for libcurl stays in this file.
+final class CurlEasyHandle {
+    private let handle: UnsafeMutableRawPointer
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init() {
+        guard let handle = curl_easy_init() else { fatalError("libcurl could not create a handle") }
+        self.handle = handle
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
+
+    func perform(
+        _ request: HTTPRequest, caBundle: Data?, userAgent: String, onHead: @escaping HeadHandler, sink: @escaping BodySink
+    ) throws -> HTTPResponse {
+        curl_easy_reset(handle)
+        let state = TransferState(onHead: onHead, sink: sink, body: request.body)
+        let context = Unmanaged.passUnretained(state).toOpaque()
+
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        // libcurl would otherwise send `Expect: 100-continue` and wait before large uploads.
+        headerList = curl_slist_append(headerList, "Expect:")
+        defer { curl_slist_free_all(headerList) }
+
+        airgap_curl_setopt_string(handle, CURLOPT_URL, request.url.absoluteString)
+        airgap_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        airgap_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
+        airgap_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        airgap_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        airgap_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
+        // A transfer that moves nothing for a minute is dead; a slow one is not.
+        airgap_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+        airgap_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
+        airgap_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 * 1024)
+        airgap_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        errorBuffer[0] = 0
+        airgap_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        if let caBundle {
+            var bytes = [UInt8](caBundle)
+            airgap_curl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, &bytes, bytes.count)
+        }
+
+        airgap_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+        airgap_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+        airgap_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+        airgap_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+
+        switch request.method {
+        case "GET":
+            airgap_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+        case "HEAD":
+            airgap_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        default:
+            // Upload mode for every method that may carry a body, so Content-Length is always
+            // sent (0 when empty) and the body streams through the read callback.
+            airgap_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+            airgap_curl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body?.length ?? 0))
+            airgap_curl_setopt_callback(handle, CURLOPT_READFUNCTION, readCallback)
+            airgap_curl_setopt_pointer(handle, CURLOPT_READDATA, context)
+            airgap_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        }
+
+        let code = withExtendedLifetime(state) { curl_easy_perform(handle) }
+        if let sinkError = state.sinkError { throw sinkError }
+        guard code == CURLE_OK else { throw transportError(code, url: request.url) }
+        var status = 0
+        airgap_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var response = HTTPResponse(status: status, headers: state.headers)
+        response.errorBody = state.errorBody
+        if response.isSuccess, !state.headDelivered {
+            // An empty 2xx body still gets its head checked.
+            try onHead(response)
+        }
+        return response
+    }
+
+    private func transportError(_ code: CURLcode, url: URL) -> TransportError {
+        let detail = String(cString: errorBuffer)
+        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
+            return .tls(url: url, message: message)
+        case CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+             CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return .connection(url: url, message: message, retryable: true)
+        default:
+            return .connection(url: url, message: message, retryable: false)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// What went wrong talking to a registry, phrased for the operator: what, where, and the fix.
+public enum RegistryError: Error, CustomStringConvertible {
+    case authenticationRequired(registry: String, repository: String)
+    case credentialsRejected(registry: String, source: String)
+    case accessDenied(registry: String, repository: String, detail: String)
+    case manifestUnknown(reference: String)
+    case blobUnknown(repository: String, digest: String)
+    case unexpectedStatus(url: URL, status: Int, detail: String, retryAfter: Double?)
+    case notARegistry(url: URL, status: Int)
+    case digestMismatch(what: String, expected: String, actual: String)
+    case insecureRedirect(from: URL, to: String)
+    case badTokenResponse(realm: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .authenticationRequired(let registry, let repository):
+            return "\(registry)/\(repository): the registry requires credentials and none were found for \(registry); log in (`skopeo login \(registry)`, `podman login` or `docker login`) or pass --authfile FILE"
+        case .credentialsRejected(let registry, let source):
+            return "\(registry): the credentials from \(source) were rejected; log in again or fix that entry"
+        case .accessDenied(let registry, let repository, let detail):
+            return "\(registry)/\(repository): access denied\(detail.isEmpty ? "" : " (\(detail))"); check the repository name and that your account may pull it"
+        case .manifestUnknown(let reference):
+            return "\(reference): not found in the registry; check the tag or digest"
+        case .blobUnknown(let repository, let digest):
+            return "\(repository): blob \(digest) is missing from the registry although a manifest names it; the upstream image is broken"
+        case .unexpectedStatus(let url, let status, let detail, _):
+            return "\(url.redactedString): HTTP \(status)\(detail.isEmpty ? "" : " (\(detail))")"
+        case .notARegistry(let url, let status):
+            return "\(url.redactedString): HTTP \(status) to GET /v2/; this is not an OCI registry endpoint"
+        case .digestMismatch(let what, let expected, let actual):
+            return "\(what): the registry sent content hashing to \(actual), expected \(expected); refusing it"
+        case .insecureRedirect(let from, let location):
+            return "\(from.redactedString): redirected to \(location), which drops from HTTPS to HTTP; refusing"
+        case .badTokenResponse(let realm, let detail):
+            return "\(realm): the token service's answer has no usable token (\(detail))"
+        }
+    }
+
+    /// The `errors[].code`/`message` of a distribution-spec error body, for messages.
+    static func detail(fromBody body: Data) -> String {
+        struct Envelope: Decodable {
+            struct Entry: Decodable { var code: String?; var message: String? }
+            var errors: [Entry]?
+        }
+        if let envelope = try? JSONDecoder().decode(Envelope.self, from: body), let errors = envelope.errors, !errors.isEmpty {
+            return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+        }
+        let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.contains("<") ? "" : text
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Manifests
+import OCILayout
+
+/// One `index.json` entry of a verified bundle, with what it reaches.
+public struct BundleImage: Codable, Sendable {
+    public var reference: String
+    public var mediaType: String
+    public var digest: String
+    /// Platforms of the manifests carried (`unspecified` where the index names none).
+    public var platforms: [String]
+    /// Bytes of every distinct blob the entry reaches, manifests included.
+    public var bytes: Int64
+    public var blobs: Int
+}
+
+/// A bundle `verify` accepted: its entries and the evidence.
+public struct VerifiedBundle: Encodable, Sendable {
+    public var bundle: String
+    public var images: [BundleImage]
+    public var blobs: Int
+    public var bytes: Int64
+    /// `match` when `<bundle>.sha256` exists and agrees, `absent` when there is none.
+    public var checksumFile: String
+    /// Where each blob's tar header starts: what a later reader seeks to.
+    public var blobOffsets: [String: Int64]
+    /// The lockfile carried in the bundle, if any.
+    public var lockFile: Data?
+
+    enum CodingKeys: String, CodingKey { case bundle, images, blobs, bytes, checksumFile }
+}
+
+/// `airgap verify`: reads the tarball once, front to back, with no extraction, and proves that
+/// every blob hashes to its name, that every descriptor's size and digest match the blob it
+/// points at, that everything `index.json` reaches is present and nothing else is, and that the
+/// tarball matches `<bundle>.sha256` when that file is there. The first defect is thrown as a
+/// `LayoutDefect` naming the entry.
+public struct BundleVerifier: Sendable {
+    public var progress: TransferProgress
+
+    public init(progress: TransferProgress) {
+        self.progress = progress
+    }
+
+    public func verify(_ path: String) async throws -> VerifiedBundle {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LayoutDefect(entry: path, problem: "no such file")
+        }
+        let expectedChecksum = try BundleChecksum.read(for: path)
+        // The whole-file hash runs on its own thread beside the entry-by-entry pass: two cores,
+        // two hashes, one wall-clock pass.
+        async let wholeFile: Digest? = expectedChecksum == nil ? nil : offload { try Self.hashFile(path) }
+        progress.setTotal(FileDescriptor.size(atPath: path) ?? 0)
+        let progress = self.progress
+        let snapshot = try await offload { try LayoutScanner.scan(path, progress: progress.advance) }
+        progress.finish()
+        var verified = try Self.checkGraph(snapshot, bundle: path)
+        if let expectedChecksum {
+            let actual = try await wholeFile
+            guard actual == expectedChecksum else {
+                throw LayoutDefect(entry: path, problem: "SHA-256 is \(actual?.description ?? "?"), but \(BundleChecksum.path(for: path)) records \(expectedChecksum); the tarball was altered after packing")
+            }
+            verified.checksumFile = "match"
+        }
+        return verified
+    }
+
+    static func hashFile(_ path: String) throws -> Digest {
+        let hasher = SHA256Hasher()
+        try FileDescriptor.openForReading(path).forEachChunk { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    /// Walks the graph from `index.json` over the scanned blobs.
+    static func checkGraph(_ snapshot: LayoutSnapshot, bundle: String) throws -> VerifiedBundle {
+        guard let layoutFile = snapshot.layoutFile else {
+            throw LayoutDefect(entry: LayoutPath.layoutFileName, problem: "missing; this is not an OCI image layout")
+        }
+        struct LayoutHeader: Decodable { var imageLayoutVersion: String }
+        guard let header = try? JSONDecoder().decode(LayoutHeader.self, from: layoutFile), header.imageLayoutVersion == "1.0.0" else {
+            throw LayoutDefect(entry: LayoutPath.layoutFileName, problem: "is not {\"imageLayoutVersion\": \"1.0.0\"}")
+        }
+        guard let indexFile = snapshot.indexFile else {
+            throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "missing; this is not an OCI image layout")
+        }
+        let index: ImageIndex
+        do {
+            guard case .index(let parsed) = try ManifestDocument(decoding: indexFile, mediaType: MediaType.ociIndex) else {
+                throw ManifestError.malformedDocument("not an index")
+            }
+            index = parsed
+        } catch {
+            throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "\(error)")
+        }
+
+        var reached = Set<Digest>()
+        var images: [BundleImage] = []
+        var names = Set<String>()
+        for (position, entry) in index.manifests.enumerated() {
+            let name = entry.annotations?[AnnotationKey.refName] ?? "#\(position)"
+            guard names.insert(name).inserted else {
+                throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "names \(name) twice")
+            }
+            guard MediaType.isIndex(entry.mediaType) || MediaType.isManifest(entry.mediaType) else {
+                throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "\(name) has media type \(entry.mediaType), not a manifest or index")
+            }
+            var imageBlobs = Set<Digest>()
+            var platforms: [String] = []
+            try walk(entry, from: "\(LayoutPath.indexFileName) → \(name)", snapshot: snapshot, blobs: &imageBlobs, platforms: &platforms)
+            reached.formUnion(imageBlobs)
+            images.append(BundleImage(
+                reference: name, mediaType: entry.mediaType, digest: entry.digest.description,
+                platforms: platforms, bytes: imageBlobs.reduce(0) { $0 + (snapshot.blobSizes[$1] ?? 0) }, blobs: imageBlobs.count))
+        }
+        if let stray = snapshot.blobSizes.keys.filter({ !reached.contains($0) }).min() {
+            throw LayoutDefect(entry: LayoutPath.blobName(stray), problem: "is not referenced from index.json; a bundle carries nothing unaccounted for")
+        }
+        return VerifiedBundle(
+            bundle: bundle, images: images, blobs: snapshot.blobSizes.count, bytes: snapshot.totalBytes, checksumFile: "absent",
+            blobOffsets: Dictionary(uniqueKeysWithValues: snapshot.blobOffsets.map { ($0.key.description, $0.value) }),
+            lockFile: snapshot.lockFile)
+    }
+
+    private static func walk(
+        _ descriptor: Descriptor, from parent: String, snapshot: LayoutSnapshot, blobs: inout Set<Digest>, platforms: inout [String]
+    ) throws {
+        let blobName = LayoutPath.blobName(descriptor.digest)
+        guard let size = snapshot.blobSizes[descriptor.digest] else {
+            throw LayoutDefect(entry: blobName, problem: "missing, but \(parent) points at it")
+        }
+        guard size == descriptor.size else {
+            throw LayoutDefect(entry: blobName, problem: "is \(size) bytes, but \(parent) says \(descriptor.size)")
+        }
+        let isIndex = MediaType.isIndex(descriptor.mediaType)
+        let isManifest = MediaType.isManifest(descriptor.mediaType)
+        if isManifest, !platforms.contains(descriptor.platform?.description ?? "unspecified") {
+            platforms.append(descriptor.platform?.description ?? "unspecified")
+        }
+        let firstVisit = blobs.insert(descriptor.digest).inserted
+        guard firstVisit, isIndex || isManifest else { return }
+        guard let data = snapshot.documents[descriptor.digest] else {
+            throw LayoutDefect(entry: blobName, problem: "should be a manifest (\(descriptor.mediaType)) but is not a JSON document")
+        }
+        let document: ManifestDocument
+        do { document = try ManifestDocument(decoding: data, mediaType: descriptor.mediaType) } catch {
+            throw LayoutDefect(entry: blobName, problem: "\(error)")
+        }
+        let declared: String?
+        switch document {
+        case .index(let index): declared = index.mediaType
+        case .manifest(let manifest): declared = manifest.mediaType
+        }
+        if let declared, declared != descriptor.mediaType {
+            throw LayoutDefect(entry: blobName, problem: "declares media type \(declared), but \(parent) says \(descriptor.mediaType)")
+        }
+        let here = "\(blobName)"
+        switch document {
+        case .index(let index):
+            for child in index.manifests { try walk(child, from: here, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+        case .manifest(let manifest):
+            for child in manifest.blobs { try walk(child, from: here, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+        }
+    }
+}

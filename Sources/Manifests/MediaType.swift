@@ -1,0 +1,31 @@
+/// Media types airgap reads and writes, OCI and Docker alike.
+public enum MediaType {
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    public static let ociConfig = "application/vnd.oci.image.config.v1+json"
+    public static let ociLayer = "application/vnd.oci.image.layer.v1.tar"
+    public static let ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+    public static let ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
+    /// The empty JSON object `{}`, the config of artifacts that have none.
+    public static let ociEmpty = "application/vnd.oci.empty.v1+json"
+    public static let ociLayoutHeader = "application/vnd.oci.layout.header.v1+json"
+
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+    public static let helmConfig = "application/vnd.cncf.helm.config.v1+json"
+    public static let helmChartContent = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+
+    public static func isIndex(_ type: String) -> Bool {
+        type == ociIndex || type == dockerManifestList
+    }
+
+    public static func isManifest(_ type: String) -> Bool {
+        type == ociManifest || type == dockerManifest
+    }
+
+    /// What a client sends in `Accept` when it wants whichever manifest form the registry holds.
+    public static let manifestAccept = [ociIndex, ociManifest, dockerManifestList, dockerManifest]
+}

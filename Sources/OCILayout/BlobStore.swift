@@ -1,0 +1,105 @@
+import Foundation
+import Manifests
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A content-addressed directory of blobs, laid out as an OCI layout's `blobs/` folder:
+/// `ROOT/blobs/sha256/<hex>`. airgap uses it as its download cache.
+///
+/// A blob appears under its final name only once its bytes hashed to that name, so a killed
+/// download leaves at most an `ingest/` temporary behind. Readers still re-hash what they take
+/// out (see `LayoutArchiveWriter`): a disk can rot, and the bundle must not.
+public struct BlobStore: Sendable {
+    public let root: String
+
+    public init(root: String) throws {
+        self.root = root
+        for directory in ["\(root)/blobs/sha256", "\(root)/ingest"] {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw LayoutError.io(path: directory, operation: "mkdir", errno: EACCES)
+            }
+        }
+    }
+
+    public func path(for digest: Digest) -> String {
+        "\(root)/blobs/\(digest.algorithm.rawValue)/\(digest.encoded)"
+    }
+
+    /// The stored size of the blob, or nil when the store does not hold it.
+    public func size(of digest: Digest) -> Int64? {
+        var info = stat()
+        guard stat(path(for: digest), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
+    public func contains(_ digest: Digest, size: Int64) -> Bool { self.size(of: digest) == size }
+
+    /// Stores bytes held in memory (manifests, configs) under their SHA-256.
+    @discardableResult
+    public func put(_ data: Data) throws -> Digest {
+        let digest = Digest.sha256(of: data)
+        if contains(digest, size: Int64(data.count)) { return digest }
+        let ingest = try BlobIngest(store: self)
+        try data.withUnsafeBytes { try ingest.write($0) }
+        try ingest.commit(expected: digest, size: Int64(data.count))
+        return digest
+    }
+
+    public func read(_ digest: Digest) throws -> Data {
+        let path = path(for: digest)
+        guard let data = FileManager.default.contents(atPath: path) else { throw LayoutError.missingBlob(digest.description) }
+        return data
+    }
+}
+
+/// A blob being written into a `BlobStore`: bytes are hashed as they are written, and the blob
+/// is published under its digest by `commit` only if the hash and size are what was expected.
+public final class BlobIngest {
+    private let store: BlobStore
+    private let temporaryPath: String
+    private let file: FileDescriptor
+    private let hasher = SHA256Hasher()
+    private var committed = false
+
+    public init(store: BlobStore) throws {
+        self.store = store
+        self.temporaryPath = "\(store.root)/ingest/\(getpid())-\(UUID().uuidString)"
+        self.file = try FileDescriptor(path: temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL)
+    }
+
+    deinit { if !committed { unlink(temporaryPath) } }
+
+    /// Bytes written so far: where a resumed download continues from.
+    public var bytesWritten: Int64 { hasher.byteCount }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(bytes)
+        try file.write(bytes)
+    }
+
+    /// Forgets everything written, for a server that restarts a download from byte 0.
+    public func reset() throws {
+        _ = hasher.finalize()
+        try file.truncate(to: 0)
+    }
+
+    /// Checks the content and moves it under its digest. The blob is not fsynced: the cache is
+    /// re-hashed on use, so a torn write is caught there rather than paid for on every download.
+    public func commit(expected: Digest, size expectedSize: Int64?) throws {
+        let actualSize = hasher.byteCount
+        let actual = hasher.finalize()
+        if let expectedSize, actualSize != expectedSize {
+            throw LayoutError.sizeMismatch(path: expected.description, expected: expectedSize, actual: actualSize)
+        }
+        guard actual == expected else {
+            throw LayoutError.digestMismatch(path: expected.description, expected: expected.description, actual: actual.description)
+        }
+        guard rename(temporaryPath, store.path(for: expected)) == 0 else {
+            throw LayoutError.io(path: store.path(for: expected), operation: "rename", errno: errno)
+        }
+        committed = true
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open POSIX file, closed when the value is released. Reads and writes in large blocks with
+/// `EINTR` handled, so the callers' streaming loops stay short.
+public final class FileDescriptor {
+    public let path: String
+    public let raw: Int32
+
+    public init(path: String, flags: Int32, mode: mode_t = 0o644) throws {
+        let fd = open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LayoutError.io(path: path, operation: "open", errno: errno) }
+        self.path = path
+        self.raw = fd
+    }
+
+    deinit { close(raw) }
+
+    public static func openForReading(_ path: String) throws -> FileDescriptor {
+        try FileDescriptor(path: path, flags: O_RDONLY)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(raw, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw LayoutError.io(path: path, operation: "write", errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 means end of file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(raw, buffer.baseAddress!, buffer.count)
+            if count >= 0 { return count }
+            if errno != EINTR { throw LayoutError.io(path: path, operation: "read", errno: errno) }
+        }
+    }
+
+    /// Calls `body` with successive chunks of the file until its end.
+    public func forEachChunk(bufferSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try read(into: buffer)
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+    }
+
+    /// The size of the file at `path`, or nil when there is none.
+    public static func size(atPath path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
+    public func size() throws -> Int64 {
+        var info = stat()
+        guard fstat(raw, &info) == 0 else { throw LayoutError.io(path: path, operation: "stat", errno: errno) }
+        return Int64(info.st_size)
+    }
+
+    public func truncate(to length: Int64) throws {
+        guard ftruncate(raw, off_t(length)) == 0, lseek(raw, off_t(length), SEEK_SET) >= 0 else {
+            throw LayoutError.io(path: path, operation: "truncate", errno: errno)
+        }
+    }
+
+    public func sync() throws {
+        guard fsync(raw) == 0 else { throw LayoutError.io(path: path, operation: "fsync", errno: errno) }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Manifests
+
+/// What goes into a bundle: the `index.json` entries and every blob they reach.
+public struct LayoutContents: Sendable {
+    /// The `index.json` entries, each naming its reference in `org.opencontainers.image.ref.name`.
+    public var entries: [Descriptor]
+    /// Every blob (manifests, indexes, configs, layers) with its size.
+    public var blobs: [Digest: Int64]
+    /// The lockfile to carry beside the layout, if any.
+    public var lockFile: Data?
+
+    public init(entries: [Descriptor], blobs: [Digest: Int64], lockFile: Data? = nil) {
+        self.entries = entries
+        self.blobs = blobs
+        self.lockFile = lockFile
+    }
+
+    /// `index.json` as written: entries sorted by reference name, canonical JSON.
+    public func indexDocument() throws -> Data {
+        let sorted = entries.sorted {
+            ($0.annotations?[AnnotationKey.refName] ?? "", $0.digest) < ($1.annotations?[AnnotationKey.refName] ?? "", $1.digest)
+        }
+        return try JSONEncoder.canonical().encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: sorted))
+    }
+}
+
+/// Writes an OCI image layout as one plain tar, byte for byte the same for the same contents:
+/// `oci-layout`, `index.json`, the lockfile, then the blobs sorted by digest. `index.json` comes
+/// first so a reader streaming the tar knows the graph before the blobs go by.
+public enum LayoutArchiveWriter {
+    public static let layoutDocument = Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
+
+    /// Writes to a temporary name beside `path` and renames it only when complete and synced.
+    /// Each blob is re-hashed on its way from the store into the tar, so a damaged cache can
+    /// never produce a bundle that looks whole. Returns the SHA-256 of the whole tar.
+    @discardableResult
+    public static func write(
+        _ contents: LayoutContents, from store: BlobStore, to path: String, progress: (Int64) -> Void = { _ in }
+    ) throws -> Digest {
+        let archiveHasher = SHA256Hasher()
+        try AtomicFile.write(to: path) { file in
+            let tar = try TarWriter(file: file, hasher: archiveHasher)
+            try tar.addFile(LayoutPath.layoutFileName, contents: Array(layoutDocument))
+            try tar.addFile(LayoutPath.indexFileName, contents: Array(try contents.indexDocument()))
+            if let lock = contents.lockFile {
+                try tar.addDirectory("airgap")
+                try tar.addFile(LayoutPath.lockFileName, contents: Array(lock))
+            }
+            try tar.addDirectory("blobs")
+            let hasher = SHA256Hasher()
+            for algorithm in Set(contents.blobs.keys.map(\.algorithm)).sorted(by: { $0.rawValue < $1.rawValue }) {
+                try tar.addDirectory("blobs/\(algorithm.rawValue)")
+            }
+            for (digest, size) in contents.blobs.sorted(by: { $0.key < $1.key }) {
+                let source = try FileDescriptor.openForReading(store.path(for: digest))
+                try tar.addFile(LayoutPath.blobName(digest), size: size) { write in
+                    try source.forEachChunk { chunk in
+                        hasher.update(chunk)
+                        try write(chunk)
+                        progress(Int64(chunk.count))
+                    }
+                }
+                let actual = hasher.finalize()
+                guard actual == digest else {
+                    throw LayoutError.digestMismatch(path: source.path, expected: digest.description, actual: actual.description)
+                }
+            }
+            try tar.finish()
+        }
+        return archiveHasher.finalize()
+    }
+}

@@ -1,0 +1,90 @@
+import CArchive
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One entry of a tar as it goes by: its header, and its data still to be streamed.
+public struct TarEntryHeader: Sendable {
+    public enum Kind: Sendable, Equatable { case file, directory, symbolicLink, hardLink, other }
+
+    public let name: String
+    public let kind: Kind
+    public let size: Int64
+    /// Where this entry's header starts in the tar, so that later readers can seek to it.
+    public let headerOffset: Int64
+}
+
+/// Streams a plain tar through libarchive, one entry at a time, without extracting anything.
+/// Only tar formats are enabled: a compressed or foreign archive is refused, not guessed at.
+public final class TarReader {
+    private let handle: OpaquePointer
+    public let path: String
+    private let file: FileDescriptor
+
+    public init(path: String, blockSize: Int = 1 << 20) throws {
+        self.file = try FileDescriptor.openForReading(path)
+        guard let handle = archive_read_new() else { throw LayoutError.archive(path: path, message: "libarchive: out of memory") }
+        self.handle = handle
+        self.path = path
+        archive_read_support_format_tar(handle)
+        guard archive_read_open_fd(handle, file.raw, blockSize) == ARCHIVE_OK else {
+            throw LayoutError.archive(path: path, message: "not a tar archive: \(errorMessage())")
+        }
+    }
+
+    deinit {
+        archive_read_close(handle)
+        archive_read_free(handle)
+    }
+
+    /// The next entry's header, or nil at the end of the archive. Data left unread by the caller
+    /// is skipped.
+    public func nextEntry() throws -> TarEntryHeader? {
+        var entryPointer: OpaquePointer?
+        let status = archive_read_next_header(handle, &entryPointer)
+        if status == ARCHIVE_EOF { return nil }
+        guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry = entryPointer else {
+            throw LayoutError.archive(path: path, message: errorMessage())
+        }
+        let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+        let kind: TarEntryHeader.Kind
+        if archive_entry_hardlink(entry) != nil {
+            kind = .hardLink
+        } else {
+            switch UInt32(archive_entry_filetype(entry)) {
+            case airgap_AE_IFREG: kind = .file
+            case airgap_AE_IFDIR: kind = .directory
+            case airgap_AE_IFLNK: kind = .symbolicLink
+            default: kind = .other
+            }
+        }
+        return TarEntryHeader(name: name, kind: kind, size: Int64(archive_entry_size(entry)),
+                              headerOffset: Int64(archive_read_header_position(handle)))
+    }
+
+    /// Streams the current entry's data without copying it: each chunk points into libarchive's
+    /// read buffer and is valid only during the call.
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var buffer: UnsafeRawPointer?
+        var size = 0
+        var offset: la_int64_t = 0
+        var expectedOffset: la_int64_t = 0
+        while true {
+            let status = archive_read_data_block(handle, &buffer, &size, &offset)
+            if status == ARCHIVE_EOF { return }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
+                throw LayoutError.archive(path: path, message: errorMessage())
+            }
+            // A sparse entry would leave holes; bundle entries never do, so one is an error.
+            guard offset == expectedOffset else {
+                throw LayoutError.archive(path: path, message: "entry has a hole at byte \(expectedOffset)")
+            }
+            if size > 0, let buffer { try body(UnsafeRawBufferPointer(start: buffer, count: size)) }
+            expectedOffset += la_int64_t(size)
+        }
+    }
+
+    private func errorMessage() -> String {
+        archive_error_string(handle).map { String(cString: $0) } ?? "libarchive read error"
+    }
+}

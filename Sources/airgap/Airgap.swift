@@ -1,0 +1,43 @@
+import AirgapBundle
+import ArgumentParser
+import Foundation
+
+/// The command-line front: argument parsing and output only. Everything a test needs to reach
+/// lives in AirgapBundle.
+@main
+struct Airgap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "airgap",
+        abstract: "Carry a Flink CDC deployment into an air-gapped cluster as one verified OCI-layout tarball.",
+        discussion: "Exit codes: 0 success, 1 failure (bad bundle, registry or spec error), 2 usage error.",
+        version: AirgapVersion.current,
+        subcommands: [Pack.self, Verify.self, Inspect.self]
+    )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            switch exitCode(for: error) {
+            case .success:
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            case .validationFailure:
+                // Usage errors exit 2, as getopt-style tools do.
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            default:
+                let text = String(describing: error)
+                FileHandle.standardError.write(Data("airgap: error: \(text)\n".utf8))
+                Foundation.exit(1)
+            }
+        }
+    }
+}
