@@ -31,6 +31,10 @@ let package = Package(
         ),
         .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
         .testTarget(name: "OCILayoutTests", dependencies: ["OCILayout"]),
-        .testTarget(name: "AirgapBundleTests", dependencies: ["AirgapBundle", "OCILayout", "Manifests"]),
+        // Starts real registries and runs skopeo; shared by the test targets that need them.
+        .target(name: "AirgapTestSupport", path: "Tests/AirgapTestSupport"),
+        .testTarget(name: "AirgapBundleTests", dependencies: ["AirgapBundle", "OCILayout", "Manifests", "AirgapTestSupport"]),
+        // Drives the built `airgap` binary as a user would, against real registries.
+        .testTarget(name: "EndToEndTests", dependencies: ["airgap", "AirgapTestSupport", "Manifests"]),
     ]
 )

@@ -1,0 +1,109 @@
+import Foundation
+
+/// The outcome of a process the tests ran: what a user at a terminal would have seen.
+public struct CommandResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public enum TestFailure: Error, CustomStringConvertible {
+    case commandFailed(String, CommandResult)
+    case timedOut(String)
+
+    public var description: String {
+        switch self {
+        case .commandFailed(let command, let result):
+            return "\(command) exited \(result.status)\nstdout: \(result.stdout)\nstderr: \(result.stderr)"
+        case .timedOut(let what):
+            return "timed out waiting for \(what)"
+        }
+    }
+}
+
+public enum Command {
+    /// Runs a program to completion, capturing its output.
+    @discardableResult
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil,
+        directory: String? = nil
+    ) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(input) }
+        try? inPipe.fileHandleForWriting.close()
+        // Read both pipes at once so neither fills and blocks the child.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let errData = errBox.data
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs and throws unless the exit status is 0.
+    @discardableResult
+    public static func check(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+        let result = try run(executable, arguments, environment: environment)
+        guard result.status == 0 else { throw TestFailure.commandFailed(([executable] + arguments).joined(separator: " "), result) }
+        return result
+    }
+}
+
+public enum Paths {
+    /// The repository root, found from this file's place in it.
+    public static let repositoryRoot: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The `airgap` binary SwiftPM built beside the test bundle.
+    public static var airgapBinary: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for candidate in [beside, beside.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("airgap").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return "\(repositoryRoot)/.build/debug/airgap"
+    }
+
+    public static func script(_ name: String) -> String { "\(repositoryRoot)/scripts/\(name)" }
+    public static func fixture(_ name: String) -> String { "\(repositoryRoot)/Tests/Fixtures/\(name)" }
+}
+
+/// A directory removed when the value goes away.
+public final class TemporaryDirectory {
+    public let path: String
+
+    public init(_ label: String = "airgap-test") throws {
+        let base = ProcessInfo.processInfo.environment["AIRGAP_TEST_TMP"] ?? NSTemporaryDirectory()
+        path = "\(base)/\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    public func write(_ name: String, _ text: String) throws -> String {
+        let target = file(name)
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: target).deletingLastPathComponent().path,
+                                                withIntermediateDirectories: true)
+        try text.write(toFile: target, atomically: true, encoding: .utf8)
+        return target
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Test images, built by `scripts/make-image.py` and pushed with skopeo (a peer we did not write).
+public enum TestImages {
+    /// Builds an image into an OCI layout directory and returns its top digest.
+    @discardableResult
+    public static func build(
+        layout: String, ref: String, platforms: [String] = ["linux/amd64"], layers: Int = 3, layerSize: Int = 48 * 1024,
+        seed: String = "airgap", attestation: Bool = false
+    ) throws -> String {
+        var arguments = [Paths.script("make-image.py"), "--out", layout, "--ref", ref, "--layers", "\(layers)",
+                         "--layer-size", "\(layerSize)", "--seed", seed]
+        for platform in platforms { arguments += ["--platform", platform] }
+        if attestation { arguments.append("--attestation") }
+        return try Command.check("python3", arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `skopeo copy --all` from a layout into a registry, with TLS and credentials as needed.
+    public static func push(layout: String, ref: String, to registry: RegistryServer, repository: String, credentials: String? = nil) throws {
+        var arguments = ["copy", "--all", "--quiet", "--preserve-digests"]
+        if registry.tls {
+            let certDirectory = registry.directory.file("skopeo-certs")
+            try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: "\(certDirectory)/ca.crt") {
+                try FileManager.default.copyItem(atPath: registry.caFile, toPath: "\(certDirectory)/ca.crt")
+            }
+            arguments += ["--dest-cert-dir", certDirectory]
+        } else {
+            arguments += ["--dest-tls-verify=false"]
+        }
+        if let credentials { arguments += ["--dest-creds", credentials] }
+        arguments += ["oci:\(layout):\(ref)", "docker://\(registry.host)/\(repository)"]
+        try Command.check("skopeo", arguments)
+    }
+
+    /// An auth file in containers' auth.json format.
+    public static func authFile(in directory: TemporaryDirectory, host: String, user: String, password: String) throws -> String {
+        let auth = Data("\(user):\(password)".utf8).base64EncodedString()
+        return try directory.write("auth.json", #"{"auths":{"\#(host)":{"auth":"\#(auth)"}}}"#)
+    }
+}

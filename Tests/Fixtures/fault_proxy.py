@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""A registry front for tests: forwards to a real distribution registry on loopback and, on
+request, behaves like the registries airgap meets in the field: Bearer token auth with a token
+service, redirects of blob downloads to another host ("blob storage"), 5xx/429 answers, and
+connections dropped in the middle of a blob. Every request is logged as a JSON line so tests
+can assert on what airgap actually sent.
+"""
+import argparse
+import base64
+import http.client
+import http.server
+import json
+import secrets
+import socketserver
+import sys
+import threading
+import urllib.parse
+
+args = None
+lock = threading.Lock()
+tokens = set()
+failures_left = 0
+drops_left = 0
+
+
+def log(entry):
+    with lock:
+        with open(args.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def reply(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def record(self, status, role):
+        log({"role": role, "method": self.command, "path": self.path, "status": status,
+             "authorization": self.headers.get("Authorization", "").split(" ")[0],
+             "range": self.headers.get("Range")})
+
+    def do_GET(self):
+        self.handle_any()
+
+    def do_HEAD(self):
+        self.handle_any()
+
+    def do_PUT(self):
+        self.handle_any()
+
+    def do_POST(self):
+        self.handle_any()
+
+    def do_PATCH(self):
+        self.handle_any()
+
+    def handle_any(self):
+        global failures_left, drops_left
+        port = self.server.server_address[1]
+        if port == args.storage_port:
+            return self.forward(self.path[len("/storage"):], role="storage")
+        if self.path.startswith("/token"):
+            return self.token()
+        if args.bearer or args.anonymous_bearer:
+            auth = self.headers.get("Authorization", "")
+            if not (auth.startswith("Bearer ") and auth[7:] in tokens):
+                realm = f"http://127.0.0.1:{port}/token"
+                challenge = f'Bearer realm="{realm}",service="fault-proxy"'
+                if self.path.startswith("/v2/") and self.path != "/v2/":
+                    repo = self.path[4:].split("/manifests/")[0].split("/blobs/")[0]
+                    challenge += f',scope="repository:{repo}:pull"'
+                self.record(401, "registry")
+                body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+                return self.reply(401, body, {"WWW-Authenticate": challenge, "Content-Type": "application/json"})
+        if args.fail_substring and args.fail_substring in self.path:
+            with lock:
+                fail = failures_left > 0
+                failures_left -= 1 if fail else 0
+            if fail:
+                self.record(args.fail_status, "registry")
+                headers = {"Retry-After": "0"} if args.fail_status == 429 else {}
+                return self.reply(args.fail_status, b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}', headers)
+        if args.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in self.path:
+            self.record(307, "registry")
+            return self.reply(307, b"", {"Location": f"http://localhost:{args.storage_port}/storage{self.path}"})
+        drop = False
+        if args.drop_after and self.command == "GET" and "/blobs/sha256:" in self.path and "Range" not in self.headers:
+            with lock:
+                drop = drops_left > 0
+                drops_left -= 1 if drop else 0
+        self.forward(self.path, role="registry", drop_after=args.drop_after if drop else None)
+
+    def token(self):
+        auth = self.headers.get("Authorization", "")
+        if args.bearer:
+            expected = "Basic " + base64.b64encode(args.bearer.encode()).decode()
+            if auth != expected:
+                self.record(401, "token")
+                return self.reply(401, b'{"details":"bad credentials"}')
+        token = secrets.token_hex(16)
+        with lock:
+            tokens.add(token)
+        self.record(200, "token")
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        log({"role": "token-request", "scope": query.get("scope", []), "service": query.get("service", [])})
+        self.reply(200, json.dumps({"token": token, "expires_in": 300}).encode(), {"Content-Type": "application/json"})
+
+    def forward(self, path, role, drop_after=None):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        upstream = http.client.HTTPConnection("127.0.0.1", args.upstream_port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")}
+        upstream.request(self.command, path, body=body, headers=headers)
+        response = upstream.getresponse()
+        self.record(response.status, role)
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() in ("connection", "transfer-encoding"):
+                continue
+            if name.lower() == "location" and value.startswith(f"http://127.0.0.1:{args.upstream_port}"):
+                value = value.replace(f"http://127.0.0.1:{args.upstream_port}", f"http://127.0.0.1:{args.port}")
+            self.send_header(name, value)
+        has_length = response.getheader("Content-Length") is not None
+        if not has_length:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        sent = 0
+        while self.command != "HEAD":
+            chunk = response.read(64 * 1024)
+            if not chunk:
+                break
+            if drop_after is not None and sent + len(chunk) > drop_after:
+                self.wfile.write(chunk[: max(0, drop_after - sent)])
+                self.wfile.flush()
+                log({"role": role, "event": "dropped", "path": path, "after": drop_after})
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.wfile.write(chunk)
+            sent += len(chunk)
+        upstream.close()
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    global args, failures_left, drops_left
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--storage-port", type=int, required=True)
+    parser.add_argument("--upstream-port", type=int, required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--bearer", help="USER:PASS the token service requires")
+    parser.add_argument("--anonymous-bearer", action="store_true", help="token auth, tokens for anyone")
+    parser.add_argument("--fail-substring")
+    parser.add_argument("--fail-status", type=int, default=500)
+    parser.add_argument("--fail-count", type=int, default=2)
+    parser.add_argument("--drop-after", type=int, help="drop the first blob download after N bytes")
+    parser.add_argument("--drop-count", type=int, default=1)
+    parser.add_argument("--redirect-blobs", action="store_true")
+    args = parser.parse_args()
+    failures_left = args.fail_count
+    drops_left = args.drop_count
+    servers = [Server(("127.0.0.1", args.port), Handler), Server(("127.0.0.1", args.storage_port), Handler)]
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print("ready", flush=True)
+    servers[0].serve_forever()
+
+
+if __name__ == "__main__":
+    main()
