@@ -1,0 +1,98 @@
+import AirgapTestSupport
+import Foundation
+import XCTest
+
+/// Pulling from a TLS registry with htpasswd users, as an enclave-facing or private upstream
+/// registry is set up.
+final class RegistryAuthTests: XCTestCase {
+    static var secure: RegistryServer!
+    static let user = "puller", password = "s3cret-Pa55"
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            secure = try RegistryServer(tls: true, users: [user: password])
+            let layouts = try TemporaryDirectory("layouts")
+            try TestImages.build(layout: layouts.file("oci"), ref: "busybox", layers: 2, seed: "secure")
+            try TestImages.push(layout: layouts.file("oci"), ref: "busybox", to: secure, repository: "library/busybox:1",
+                                credentials: "\(user):\(password)")
+        } catch { fatalError("secure registry fixture: \(error)") }
+    }
+
+    override class func tearDown() {
+        secure = nil
+        super.tearDown()
+    }
+
+    private var registry: RegistryServer { Self.secure }
+
+    private func spec(in work: TemporaryDirectory) throws -> String {
+        try work.write("airgap.yaml", "images:\n  - ref: \(registry.host)/library/busybox:1\n")
+    }
+
+    func testAuthFileAndCAFileLetPackThrough() throws {
+        let work = try TemporaryDirectory()
+        let airgap = try AirgapRunner()
+        let auth = try TestImages.authFile(in: work, host: registry.host, user: Self.user, password: Self.password)
+        let result = try airgap.check(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"),
+                                       "--authfile", auth, "--ca-file", registry.caFile])
+        XCTAssertFalse(result.stdout.contains(Self.password) || result.stderr.contains(Self.password), "credentials are never printed")
+        try airgap.check(["verify", work.file("bundle.tar")])
+    }
+
+    func testRegistryAuthFileEnvironmentAndCertsDirectoryConvention() throws {
+        let work = try TemporaryDirectory()
+        var airgap = try AirgapRunner()
+        airgap.extraEnvironment["REGISTRY_AUTH_FILE"] = try TestImages.authFile(in: work, host: registry.host, user: Self.user, password: Self.password)
+        let certs = work.file("certs.d/\(registry.host)")
+        try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: registry.caFile, toPath: "\(certs)/ca.crt")
+        try airgap.check(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"), "--certs-dir", work.file("certs.d")])
+    }
+
+    func testDockerConfigCredentialHelperIsAsked() throws {
+        let work = try TemporaryDirectory()
+        var airgap = try AirgapRunner()
+        let bin = work.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let helper = try work.write("bin/docker-credential-airgaptest", """
+        #!/bin/sh
+        read server
+        [ "$server" = "\(registry.host)" ] || { echo "credentials not found in native keychain"; exit 1; }
+        printf '{"ServerURL":"%s","Username":"\(Self.user)","Secret":"\(Self.password)"}' "$server"
+        """)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: helper)
+        _ = try airgap.home.write(".docker/config.json", #"{"credHelpers":{"\#(registry.host)":"airgaptest"}}"#)
+        airgap.extraEnvironment["PATH"] = "\(bin):" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        try airgap.check(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"), "--ca-file", registry.caFile])
+    }
+
+    func testWithoutCredentialsTheErrorSaysHowToLogIn() throws {
+        let work = try TemporaryDirectory()
+        let result = try AirgapRunner().run(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"), "--ca-file", registry.caFile])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("\(registry.host)/library/busybox: the registry requires credentials"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("--authfile"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.file("bundle.tar")))
+    }
+
+    func testWrongPasswordNamesTheFileItCameFrom() throws {
+        let work = try TemporaryDirectory()
+        let auth = try TestImages.authFile(in: work, host: registry.host, user: Self.user, password: "wrong")
+        let result = try AirgapRunner().run(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"),
+                                             "--authfile", auth, "--ca-file", registry.caFile])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("the credentials from \(auth) were rejected"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("wrong"), "the password is never printed: \(result.stderr)")
+    }
+
+    func testUnknownCAIsATLSErrorWithTheFix() throws {
+        let work = try TemporaryDirectory()
+        let auth = try TestImages.authFile(in: work, host: registry.host, user: Self.user, password: Self.password)
+        let result = try AirgapRunner().run(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"), "--authfile", auth])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("TLS failed"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("--ca-file"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("certs.d/\(registry.host)/ca.crt"), result.stderr)
+    }
+}
