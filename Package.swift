@@ -20,7 +20,9 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "Manifests", dependencies: ["CCrypto"]),
-        .target(name: "OCILayout", dependencies: ["Manifests", "CArchive"]),
+        // libc calls Swift's Glibc module leaves out (sync_file_range); header only.
+        .systemLibrary(name: "CSystem"),
+        .target(name: "OCILayout", dependencies: ["Manifests", "CArchive", "CSystem"]),
         .target(
             name: "AirgapBundle",
             dependencies: ["Manifests", "OCILayout", "CCurl", .product(name: "Yams", package: "Yams")]

@@ -1,3 +1,4 @@
+import CSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -72,6 +73,12 @@ public final class FileDescriptor {
         guard ftruncate(raw, off_t(length)) == 0, lseek(raw, off_t(length), SEEK_SET) >= 0 else {
             throw LayoutError.io(path: path, operation: "truncate", errno: errno)
         }
+    }
+
+    /// Asks the kernel to start writing this range to disk now, without waiting: a large file
+    /// written this way has little left to flush when `sync` comes.
+    public func startWriteback(offset: Int64, count: Int64) {
+        _ = airgap_start_writeback(raw, offset, count)
     }
 
     public func sync() throws {

@@ -32,11 +32,13 @@ public enum LayoutArchiveWriter {
     public static let layoutDocument = Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
 
     /// Writes to a temporary name beside `path` and renames it only when complete and synced.
-    /// Each blob is re-hashed on its way from the store into the tar, so a damaged cache can
-    /// never produce a bundle that looks whole. Returns the SHA-256 of the whole tar.
+    /// Each blob taken from the store is re-hashed on its way into the tar, so a damaged cache
+    /// can never produce a bundle that looks whole; `fresh` names blobs that were hashed as they
+    /// arrived in this same run and need no second look. Returns the SHA-256 of the whole tar.
     @discardableResult
     public static func write(
-        _ contents: LayoutContents, from store: BlobStore, to path: String, progress: (Int64) -> Void = { _ in }
+        _ contents: LayoutContents, from store: BlobStore, to path: String, fresh: Set<Digest> = [],
+        progress: (Int64) -> Void = { _ in }
     ) throws -> Digest {
         let archiveHasher = SHA256Hasher()
         try AtomicFile.write(to: path) { file in
@@ -54,13 +56,15 @@ public enum LayoutArchiveWriter {
             }
             for (digest, size) in contents.blobs.sorted(by: { $0.key < $1.key }) {
                 let source = try FileDescriptor.openForReading(store.path(for: digest))
+                let recheck = !fresh.contains(digest)
                 try tar.addFile(LayoutPath.blobName(digest), size: size) { write in
                     try source.forEachChunk { chunk in
-                        hasher.update(chunk)
+                        if recheck { hasher.update(chunk) }
                         try write(chunk)
                         progress(Int64(chunk.count))
                     }
                 }
+                guard recheck else { continue }
                 let actual = hasher.finalize()
                 guard actual == digest else {
                     throw LayoutError.digestMismatch(path: source.path, expected: digest.description, actual: actual.description)

@@ -28,6 +28,8 @@ public struct LayoutSnapshot: Sendable {
     /// Contents of blobs small enough to be documents (see `LayoutScanner.documentLimit`).
     public var documents: [Digest: Data] = [:]
     public var totalBytes: Int64 = 0
+    /// SHA-256 of the whole tarball, when the scan was asked for it.
+    public var archiveDigest: Digest?
 }
 
 /// Reads a bundle tarball once, front to back, rejecting the first entry that is not a plain
@@ -36,9 +38,11 @@ public enum LayoutScanner {
     /// Manifests and configs are kilobytes; anything larger is streamed and not kept.
     public static let documentLimit: Int64 = 4 << 20
 
-    public static func scan(_ path: String, progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
+    /// With `hashingWholeFile`, the tarball's own SHA-256 is computed in the same pass, on
+    /// another thread, into `archiveDigest`.
+    public static func scan(_ path: String, hashingWholeFile: Bool = false, progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
         let reader: TarReader
-        do { reader = try TarReader(path: path) } catch let error as LayoutError {
+        do { reader = try TarReader(path: path, wholeFileHasher: hashingWholeFile ? SHA256Hasher() : nil) } catch let error as LayoutError {
             throw LayoutDefect(entry: path, problem: "\(error)")
         }
         var snapshot = LayoutSnapshot()
@@ -102,6 +106,9 @@ public enum LayoutScanner {
                 if keep, kept.first == UInt8(ascii: "{") { snapshot.documents[digest] = kept }
             case .directory: break
             }
+        }
+        do { snapshot.archiveDigest = try reader.wholeFileDigest() } catch {
+            throw LayoutDefect(entry: path, problem: "cannot be read to its end (\(error))")
         }
         return snapshot
     }

@@ -1,7 +1,22 @@
 import CArchive
+import Manifests
 #if canImport(Glibc)
 import Glibc
 #endif
+
+private func readAheadCallback(
+    _ archive: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<UnsafeRawPointer?>?
+) -> la_ssize_t {
+    let input = Unmanaged<ReadAheadFile>.fromOpaque(context!).takeUnretainedValue()
+    do {
+        let block = try input.nextBlock()
+        buffer?.pointee = block.baseAddress.map { UnsafeRawPointer($0) }
+        return block.count
+    } catch {
+        // libarchive reports the failed read; archive_set_error is variadic, out of Swift's reach.
+        return -1
+    }
+}
 
 /// One entry of a tar as it goes by: its header, and its data still to be streamed.
 public struct TarEntryHeader: Sendable {
@@ -19,15 +34,19 @@ public struct TarEntryHeader: Sendable {
 public final class TarReader {
     private let handle: OpaquePointer
     public let path: String
-    private let file: FileDescriptor
+    private let input: ReadAheadFile
 
-    public init(path: String, blockSize: Int = 1 << 20) throws {
-        self.file = try FileDescriptor.openForReading(path)
+    /// Opens `path` for one pass. With `wholeFileHasher`, every byte of the file (end-of-archive
+    /// padding included) is also hashed on another thread; `wholeFileDigest()` returns it.
+    public init(path: String, wholeFileHasher: SHA256Hasher? = nil) throws {
+        let file = try FileDescriptor.openForReading(path)
         guard let handle = archive_read_new() else { throw LayoutError.archive(path: path, message: "libarchive: out of memory") }
         self.handle = handle
         self.path = path
+        self.input = ReadAheadFile(file: file, tap: wholeFileHasher)
         archive_read_support_format_tar(handle)
-        guard archive_read_open_fd(handle, file.raw, blockSize) == ARCHIVE_OK else {
+        let status = archive_read_open2(handle, Unmanaged.passUnretained(input).toOpaque(), nil, readAheadCallback, nil, nil)
+        guard status == ARCHIVE_OK else {
             throw LayoutError.archive(path: path, message: "not a tar archive: \(errorMessage())")
         }
     }
@@ -35,6 +54,12 @@ public final class TarReader {
     deinit {
         archive_read_close(handle)
         archive_read_free(handle)
+        input.close()
+    }
+
+    /// The SHA-256 of the whole file; call after the last entry.
+    public func wholeFileDigest() throws -> Digest? {
+        try input.finishTap()
     }
 
     /// The next entry's header, or nil at the end of the archive. Data left unread by the caller

@@ -6,9 +6,14 @@ import Glibc
 
 /// Where libarchive's output blocks go: hashed, then written to the file.
 private final class TarOutput {
+    /// Writeback is started every this many bytes, so the final fsync finds little to do.
+    static let writebackInterval: Int64 = 32 << 20
+
     let file: FileDescriptor
     let hasher: SHA256Hasher
     var failure: Error?
+    var written: Int64 = 0
+    var flushedUpTo: Int64 = 0
 
     init(file: FileDescriptor, hasher: SHA256Hasher) {
         self.file = file
@@ -22,6 +27,11 @@ private func tarOutputWrite(_ archive: OpaquePointer?, _ context: UnsafeMutableR
     do {
         try output.file.write(bytes)
         output.hasher.update(bytes)
+        output.written += Int64(length)
+        if output.written - output.flushedUpTo >= TarOutput.writebackInterval {
+            output.file.startWriteback(offset: output.flushedUpTo, count: output.written - output.flushedUpTo)
+            output.flushedUpTo = output.written
+        }
         return length
     } catch {
         output.failure = error
@@ -50,7 +60,7 @@ public final class TarWriter {
         // cannot hold (a blob over 8 GiB), so ordinary bundles are readable by every tar.
         try check(archive_write_set_format_pax_restricted(handle))
         try check(archive_write_add_filter_none(handle))
-        try check(archive_write_set_bytes_per_block(handle, 64 * 1024))
+        try check(archive_write_set_bytes_per_block(handle, 1 << 20))
         try check(archive_write_set_bytes_in_last_block(handle, 10240))
         try check(archive_write_open2(handle, Unmanaged.passUnretained(output).toOpaque(), nil, tarOutputWrite, nil, nil))
     }

@@ -87,7 +87,8 @@ public struct Packer: Sendable {
         let totalBytes = sizes.values.reduce(0, +)
         let writeProgress = TransferProgress(label: "write", total: totalBytes, enabled: progress.isEnabled)
         let checksum = try await offload {
-            try LayoutArchiveWriter.write(contents, from: cache, to: output, progress: writeProgress.advance)
+            try LayoutArchiveWriter.write(contents, from: cache, to: output, fresh: Set(missing.map(\.descriptor.digest)),
+                                          progress: writeProgress.advance)
         }
         writeProgress.finish()
         try BundleChecksum.write(checksum, for: output)

@@ -47,28 +47,22 @@ public struct BundleVerifier: Sendable {
             throw LayoutDefect(entry: path, problem: "no such file")
         }
         let expectedChecksum = try BundleChecksum.read(for: path)
-        // The whole-file hash runs on its own thread beside the entry-by-entry pass: two cores,
-        // two hashes, one wall-clock pass.
-        async let wholeFile: Digest? = expectedChecksum == nil ? nil : offload { try Self.hashFile(path) }
         progress.setTotal(FileDescriptor.size(atPath: path) ?? 0)
         let progress = self.progress
-        let snapshot = try await offload { try LayoutScanner.scan(path, progress: progress.advance) }
+        // The whole-file hash rides along the same read, on another core.
+        let snapshot = try await offload {
+            try LayoutScanner.scan(path, hashingWholeFile: expectedChecksum != nil, progress: progress.advance)
+        }
         progress.finish()
         var verified = try Self.checkGraph(snapshot, bundle: path)
         if let expectedChecksum {
-            let actual = try await wholeFile
+            let actual = snapshot.archiveDigest
             guard actual == expectedChecksum else {
                 throw LayoutDefect(entry: path, problem: "SHA-256 is \(actual?.description ?? "?"), but \(BundleChecksum.path(for: path)) records \(expectedChecksum); the tarball was altered after packing")
             }
             verified.checksumFile = "match"
         }
         return verified
-    }
-
-    static func hashFile(_ path: String) throws -> Digest {
-        let hasher = SHA256Hasher()
-        try FileDescriptor.openForReading(path).forEachChunk { hasher.update($0) }
-        return hasher.finalize()
     }
 
     /// Walks the graph from `index.json` over the scanned blobs.
