@@ -62,10 +62,13 @@ public final class BlobIngest {
     private let temporaryPath: String
     private let file: FileDescriptor
     private let hasher = SHA256Hasher()
+    /// A second checksum computed over the same bytes (a Maven `.sha512`/`.sha1` to compare with).
+    public let checksum: ChecksumHasher?
     private var committed = false
 
-    public init(store: BlobStore) throws {
+    public init(store: BlobStore, alsoComputing checksum: ChecksumHasher.Algorithm? = nil) throws {
         self.store = store
+        self.checksum = checksum.map(ChecksumHasher.init)
         self.temporaryPath = "\(store.root)/ingest/\(getpid())-\(UUID().uuidString)"
         self.file = try FileDescriptor(path: temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL)
     }
@@ -77,12 +80,14 @@ public final class BlobIngest {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bytes)
+        checksum?.update(bytes)
         try file.write(bytes)
     }
 
     /// Forgets everything written, for a server that restarts a download from byte 0.
     public func reset() throws {
         _ = hasher.finalize()
+        _ = checksum?.finalizeHex()
         try file.truncate(to: 0)
     }
 
@@ -91,6 +96,18 @@ public final class BlobIngest {
     public func commit(expected: Digest, size expectedSize: Int64?) throws {
         let actualSize = hasher.byteCount
         let actual = hasher.finalize()
+        try publish(as: expected, actual: actual, actualSize: actualSize, expectedSize: expectedSize)
+    }
+
+    /// Publishes the content under the digest it hashed to; returns that digest and the size.
+    public func commitAsComputed() throws -> (Digest, Int64) {
+        let size = hasher.byteCount
+        let digest = hasher.finalize()
+        try publish(as: digest, actual: digest, actualSize: size, expectedSize: size)
+        return (digest, size)
+    }
+
+    private func publish(as expected: Digest, actual: Digest, actualSize: Int64, expectedSize: Int64?) throws {
         if let expectedSize, actualSize != expectedSize {
             throw LayoutError.sizeMismatch(path: expected.description, expected: expectedSize, actual: actualSize)
         }

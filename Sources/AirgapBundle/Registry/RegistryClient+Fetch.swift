@@ -56,51 +56,26 @@ extension RegistryClient {
         return FetchedManifest(data: data, mediaType: mediaType, digest: digest)
     }
 
-    /// Downloads a blob into `store`, hashing as it streams. An interrupted transfer resumes with
-    /// `Range` from the last byte received; a registry that ignores `Range` (200 instead of 206)
-    /// restarts the blob from zero. Nothing reaches the store unless the digest and size match.
+    /// Downloads a blob into `store`, hashing as it streams and resuming an interrupted transfer
+    /// (see `ResumableDownload`). Nothing reaches the store unless the digest and size match.
     /// `progress` hears each chunk's size (negative on a restart); if it throws, the download stops.
     public func fetchBlob(
         repository: String, descriptor: Descriptor, into store: BlobStore, progress: @escaping (Int64) throws -> Void = { _ in }
     ) throws {
         let url = endpoint.url("/v2/\(repository)/blobs/\(descriptor.digest)")
         let ingest = try BlobIngest(store: store)
-        let expectedSize = descriptor.size
-        try retry.run({ _ in
-            var request = HTTPRequest(url: url)
-            let resumeFrom = ingest.bytesWritten
-            if resumeFrom > 0 { request.setHeader("Range", "bytes=\(resumeFrom)-") }
-            let response = try send(request, repository: repository, onHead: { head in
-                if head.status == 206 {
-                    let range = head.header("content-range") ?? ""
-                    guard range.hasPrefix("bytes \(resumeFrom)-") else {
-                        throw RegistryError.unexpectedStatus(url: url, status: 206, detail: "Content-Range \"\(range)\" does not continue at byte \(resumeFrom)", retryAfter: nil)
-                    }
-                } else if ingest.bytesWritten > 0 {
-                    try progress(-ingest.bytesWritten)
-                    try ingest.reset()
-                }
-            }) { chunk in
-                guard ingest.bytesWritten + Int64(chunk.count) <= expectedSize else {
-                    throw RegistryError.digestMismatch(what: "\(repository)@\(descriptor.digest)", expected: "\(expectedSize) bytes",
-                                                       actual: "more than \(expectedSize) bytes")
-                }
-                try ingest.write(chunk)
-                try progress(Int64(chunk.count))
+        let download = ResumableDownload(url: url, expectedSize: descriptor.size, retry: retry, onRetry: retryNotice(url))
+        try download.run(into: ingest, progress: progress, send: { request, onHead, sink in
+            try send(request, repository: repository, onHead: onHead, into: sink)
+        }, failure: { [endpoint] response in
+            if response.status == 404 {
+                return RegistryError.blobUnknown(repository: "\(endpoint.name)/\(repository)", digest: descriptor.digest.description)
             }
-            if response.status == 404 { throw RegistryError.blobUnknown(repository: "\(endpoint.name)/\(repository)", digest: descriptor.digest.description) }
-            if response.status == 416, ingest.bytesWritten == expectedSize { return }
-            guard response.isSuccess else {
-                throw RegistryError.unexpectedStatus(url: url, status: response.status,
-                                                     detail: RegistryError.detail(fromBody: response.errorBody), retryAfter: nil)
-            }
-            if ingest.bytesWritten < expectedSize {
-                // The connection closed cleanly but early: resume like any reset.
-                throw TransportError.connection(url: url, message: "body ended after \(ingest.bytesWritten) of \(expectedSize) bytes", retryable: true)
-            }
-        }, onRetry: retryNotice(url))
+            return RegistryError.unexpectedStatus(url: url, status: response.status,
+                                                  detail: RegistryError.detail(fromBody: response.errorBody), retryAfter: nil)
+        })
         do {
-            try ingest.commit(expected: descriptor.digest, size: expectedSize)
+            try ingest.commit(expected: descriptor.digest, size: descriptor.size)
         } catch LayoutError.digestMismatch(_, let expected, let actual) {
             throw RegistryError.digestMismatch(what: "\(endpoint.name)/\(repository)@\(descriptor.digest)", expected: expected, actual: actual)
         }
