@@ -48,6 +48,29 @@ public struct BlobStore: Sendable {
         return digest
     }
 
+    /// Stores a file that `body` writes (a packaged chart, say) under the digest of what it wrote.
+    public func store(writing body: (FileDescriptor) throws -> Void) throws -> (Digest, Int64) {
+        let temporary = "\(root)/ingest/\(getpid())-\(UUID().uuidString)"
+        defer { unlink(temporary) }
+        do {
+            let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
+            try body(file)
+        }
+        let hasher = SHA256Hasher()
+        try FileDescriptor.openForReading(temporary).forEachChunk { hasher.update($0) }
+        let size = hasher.byteCount
+        let digest = hasher.finalize()
+        guard rename(temporary, path(for: digest)) == 0 else {
+            throw LayoutError.io(path: path(for: digest), operation: "rename", errno: errno)
+        }
+        return (digest, size)
+    }
+
+    /// Removes a blob (one that turned out to be unusable, like a "JAR" that is no zip).
+    public func remove(_ digest: Digest) {
+        unlink(path(for: digest))
+    }
+
     public func read(_ digest: Digest) throws -> Data {
         let path = path(for: digest)
         guard let data = FileManager.default.contents(atPath: path) else { throw LayoutError.missingBlob(digest.description) }

@@ -50,8 +50,9 @@ public final class TarWriter {
 
     /// Writes into an already open file; the caller owns (and syncs) the descriptor. Every byte
     /// of the tar passes through `hasher` on its way out, so the archive's own checksum costs no
-    /// second read.
-    public init(file: FileDescriptor, hasher: SHA256Hasher) throws {
+    /// second read. With `gzip`, the stream is compressed with no timestamp or name in its
+    /// header, so it too depends only on the content.
+    public init(file: FileDescriptor, hasher: SHA256Hasher, gzip: Bool = false) throws {
         guard let handle = archive_write_new() else { throw LayoutError.archive(path: file.path, message: "libarchive: out of memory") }
         self.handle = handle
         self.path = file.path
@@ -59,7 +60,12 @@ public final class TarWriter {
         // pax_restricted writes plain ustar headers and adds a pax header only for what ustar
         // cannot hold (a blob over 8 GiB), so ordinary bundles are readable by every tar.
         try check(archive_write_set_format_pax_restricted(handle))
-        try check(archive_write_add_filter_none(handle))
+        if gzip {
+            try check(archive_write_add_filter_gzip(handle))
+            try check(archive_write_set_filter_option(handle, "gzip", "timestamp", nil))
+        } else {
+            try check(archive_write_add_filter_none(handle))
+        }
         try check(archive_write_set_bytes_per_block(handle, 1 << 20))
         try check(archive_write_set_bytes_in_last_block(handle, 10240))
         try check(archive_write_open2(handle, Unmanaged.passUnretained(output).toOpaque(), nil, tarOutputWrite, nil, nil))

@@ -30,15 +30,65 @@ struct RegistryOptions: ParsableArguments {
         guard retryTimes >= 1 else { throw ValidationError("--retry-times must be at least 1") }
     }
 
-    func pool(specMirrors: [String: URL], log: @escaping @Sendable (String) -> Void) throws -> RegistryPool {
+    var retry: RetryPolicy { RetryPolicy(attempts: retryTimes) }
+
+    func transport() -> CurlTransport {
+        CurlTransport(trust: TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories))
+    }
+
+    func pool(specMirrors: [String: URL], transport: HTTPTransport, log: @escaping @Sendable (String) -> Void) throws -> RegistryPool {
         var hosts = RegistryHosts(mirrors: specMirrors, insecure: Set(insecureRegistries))
         for mirror in mirrors {
             let (registry, url) = try RegistryHosts.parseMirror(mirror)
             hosts.mirrors[registry] = url
         }
-        let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories)
-        return RegistryPool(hosts: hosts, transport: CurlTransport(trust: trust), credentials: CredentialStore.standard(authFile: authfile),
-                            retry: RetryPolicy(attempts: retryTimes), onRetry: log)
+        return RegistryPool(hosts: hosts, transport: transport, credentials: CredentialStore.standard(authFile: authfile),
+                            retry: retry, onRetry: log)
+    }
+}
+
+/// What `lock` and `pack` share: the spec, the lock, the cache, and where things come from.
+struct ResolveOptions: ParsableArguments {
+    @Option(help: "The bundle spec.")
+    var spec = "airgap.yaml"
+
+    @Option(help: ArgumentHelp("The lockfile (default: bundle.lock beside the spec).", valueName: "PATH"))
+    var lock: String?
+
+    @Option(help: ArgumentHelp("Content-addressed download cache (default: $XDG_CACHE_HOME/airgap or ~/.cache/airgap).", valueName: "DIR"))
+    var cache: String?
+
+    @Option(name: .customLong("maven-repo"), help: ArgumentHelp("Take JARs from this Maven 2 repository instead of the spec's (a Nexus or Artifactory mirror).", valueName: "URL"))
+    var mavenRepository: String?
+
+    @Flag(name: .customLong("allow-unverified"), help: "Accept JARs and charts for which no checksum is published (the lock records them as unverified).")
+    var allowUnverified = false
+
+    @OptionGroup var registry: RegistryOptions
+
+    var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
+
+    func validate() throws {
+        if let mavenRepository, URL(string: mavenRepository)?.host == nil {
+            throw ValidationError("--maven-repo \(mavenRepository): expected an http(s) URL")
+        }
+    }
+
+    /// The spec and a resolver wired with these options.
+    func resolver(log: @escaping @Sendable (String) -> Void) throws -> (BundleSpec, BundleResolver) {
+        let bundleSpec = try BundleSpec.load(path: spec)
+        let transport = registry.transport()
+        let pool = try registry.pool(specMirrors: bundleSpec.mirrors, transport: transport, log: log)
+        let store = try BlobStore(root: cache ?? Self.defaultCache())
+        return (bundleSpec, BundleResolver(pool: pool, cache: store, transport: transport, retry: registry.retry,
+                                           mavenRepository: mavenRepository.flatMap(URL.init(string:)),
+                                           allowUnverified: allowUnverified, log: log))
+    }
+
+    static func defaultCache() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return "\(xdg)/airgap" }
+        return "\(environment["HOME"] ?? NSHomeDirectory())/.cache/airgap"
     }
 }
 

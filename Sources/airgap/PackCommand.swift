@@ -4,24 +4,39 @@ import Foundation
 import Manifests
 import OCILayout
 
+struct Lock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Resolve the spec to exact digests and write the lockfile (manifests, JARs and charts; no image layers).",
+        discussion: "The lock is written whole or not at all. Run it again to accept upstream changes.")
+
+    @OptionGroup var options: ResolveOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() async throws {
+        let (spec, resolver) = try options.resolver(log: logToStderr)
+        let resolved = try await resolver.resolve(spec)
+        let lock = resolved.lockfile(specDigest: spec.canonicalDigest)
+        try LockfileStore.write(lock, to: options.lockPath)
+        if outputOptions.json { return try outputOptions.printJSON(lock) }
+        print("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts")
+    }
+}
+
 struct Pack: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Resolve the spec's images and write them into one OCI-layout tarball.",
-        discussion: "The tarball is written under a temporary name and renamed when complete; <output>.sha256 is written beside it.")
-
-    @Option(help: "The bundle spec.")
-    var spec = "airgap.yaml"
+        abstract: "Write the spec's images, JARs and chart into one OCI-layout tarball, pinned by the lock.",
+        discussion: """
+        With no lock, one is written first. With a lock, what upstream serves must still match it, or pack refuses. \
+        The tarball is written under a temporary name and renamed when complete; <output>.sha256 is written beside it.
+        """)
 
     @Option(name: .shortAndLong, help: "The tarball to write.")
     var output = "bundle.tar"
 
-    @Option(help: ArgumentHelp("Content-addressed download cache (default: $XDG_CACHE_HOME/airgap or ~/.cache/airgap).", valueName: "DIR"))
-    var cache: String?
-
     @Option(help: "Blobs downloaded at once.")
     var jobs = 4
 
-    @OptionGroup var registry: RegistryOptions
+    @OptionGroup var options: ResolveOptions
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -29,21 +44,15 @@ struct Pack: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let bundleSpec = try BundleSpec.load(path: spec)
-        let store = try BlobStore(root: cache ?? Self.defaultCache())
+        let (spec, resolver) = try options.resolver(log: logToStderr)
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
-        let packer = Packer(pool: try registry.pool(specMirrors: bundleSpec.mirrors, log: logToStderr), cache: store, jobs: jobs, progress: progress)
-        let summary = try await packer.pack(bundleSpec, to: output)
+        let summary = try await Packer(resolver: resolver, jobs: jobs, progress: progress)
+            .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
         if outputOptions.json { return try outputOptions.printJSON(summary) }
-        for image in summary.images {
-            print("\(image.reference)  \(image.digest)  \(image.platforms.joined(separator: ","))")
+        for entry in summary.entries {
+            print("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
         }
-        print("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.images.count) images, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
-    }
-
-    static func defaultCache() -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return "\(xdg)/airgap" }
-        return "\(environment["HOME"] ?? NSHomeDirectory())/.cache/airgap"
+        if summary.lockCreated { print("wrote \(summary.lock)") }
+        print("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
     }
 }

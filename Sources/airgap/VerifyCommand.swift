@@ -1,6 +1,8 @@
 import AirgapBundle
 import ArgumentParser
 import Foundation
+import Manifests
+import OCILayout
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,13 +11,26 @@ struct Verify: AsyncParsableCommand {
     @Argument(help: "The bundle tarball.")
     var bundle: String
 
+    @Option(help: ArgumentHelp("Also check that the bundle holds exactly what this lockfile pins.", valueName: "PATH"))
+    var lock: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
         let progress = TransferProgress(label: "verify", enabled: outputOptions.showProgress)
-        let verified = try await BundleVerifier(progress: progress).verify(bundle)
+        var external: (lock: Lockfile, path: String)?
+        if let lock {
+            guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
+            external = (parsed, lock)
+        }
+        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external)
         if outputOptions.json { return try outputOptions.printJSON(verified) }
-        print("\(bundle): OK, \(verified.images.count) images, \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile)")
+        let counts = Dictionary(grouping: verified.entries, by: \.kind).mapValues(\.count)
+        let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart)].compactMap { label, kind in
+            counts[kind].map { "\($0) \(label)\($0 == 1 ? "" : "s")" }
+        }.joined(separator: ", ")
+        let locks = verified.lockChecked.isEmpty ? "no lock" : "matches " + verified.lockChecked.joined(separator: " and ")
+        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks)")
     }
 }
 
@@ -30,9 +45,12 @@ struct Inspect: AsyncParsableCommand {
     func run() async throws {
         let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
         let verified = try await BundleVerifier(progress: progress).verify(bundle)
-        if outputOptions.json { return try outputOptions.printJSON(verified.images) }
-        let rows = verified.images.map { [$0.reference, $0.platforms.joined(separator: ","), ByteCount.format($0.bytes), $0.digest] }
-        let header = ["REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
+        if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
+        let rows = verified.entries.map { entry in
+            [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
+             ByteCount.format(entry.bytes), entry.digest]
+        }
+        let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
         let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
             print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")

@@ -94,7 +94,7 @@ final class PackTests: XCTestCase {
         let airgap = try AirgapRunner()
         let spec = try upstream.spec("  - ref: docker.io/apache/app:2\n    platforms: [linux/arm64, linux/amd64]", in: work)
         let summary = try airgap.json(["pack", "--spec", spec, "--output", work.file("bundle.tar")])
-        let image = try XCTUnwrap((summary["images"] as? [[String: Any]])?.first)
+        let image = try XCTUnwrap((summary["entries"] as? [[String: Any]])?.first)
         XCTAssertEqual(image["upstreamDigest"] as? String, upstream.appDigest)
         XCTAssertNotEqual(image["digest"] as? String, upstream.appDigest, "a narrowed index is a new document")
         XCTAssertEqual(image["platforms"] as? [String], ["linux/amd64", "linux/arm64"])
@@ -118,7 +118,7 @@ final class PackTests: XCTestCase {
         let upstreamIndex = try Command.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(upstream.registry.host)/library/flink:1.17.1"])
         let index = try JSONDecoder().decode(ImageIndex.self, from: Data(upstreamIndex.stdout.utf8))
         let arm64 = try XCTUnwrap(index.manifests.first { $0.platform?.architecture == "arm64" })
-        let image = try XCTUnwrap((summary["images"] as? [[String: Any]])?.first)
+        let image = try XCTUnwrap((summary["entries"] as? [[String: Any]])?.first)
         XCTAssertEqual(image["digest"] as? String, arm64.digest.description)
         XCTAssertEqual(image["mediaType"] as? String, MediaType.ociManifest)
     }

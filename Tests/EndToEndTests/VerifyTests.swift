@@ -64,6 +64,7 @@ final class VerifyTests: XCTestCase {
         let bundle = try copyOfBundle(in: work)
         let result = try AirgapRunner().check(["verify", bundle])
         XCTAssertTrue(result.stdout.contains("OK, 2 images"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("matches airgap/bundle.lock"), result.stdout)
         XCTAssertTrue(result.stdout.contains("checksum file: match"), result.stdout)
     }
 
@@ -151,7 +152,7 @@ final class VerifyTests: XCTestCase {
 
     func testInspectListsReferencesPlatformsAndDigests() throws {
         let result = try AirgapRunner().check(["inspect", Self.pristine.file("bundle.tar")])
-        XCTAssertTrue(result.stdout.contains("docker.io/library/flink:1.17.1  linux/amd64,linux/arm64"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("image  docker.io/library/flink:1.17.1  linux/amd64,linux/arm64"), result.stdout)
         XCTAssertTrue(result.stdout.contains(Self.upstream.flinkDigest), result.stdout)
         XCTAssertTrue(result.stdout.contains("docker.io/library/busybox:1"), result.stdout)
         let json = try Command.check(Paths.airgapBinary, ["inspect", "--json", Self.pristine.file("bundle.tar")])

@@ -163,23 +163,7 @@ public final class RegistryClient: @unchecked Sendable {
         return token
     }
 
-    /// Follows up to 10 redirects. `Authorization` goes only to the registry's own host: blob
-    /// storage (S3, a CDN) gets a signed URL and must not see the registry token.
     private func sendFollowingRedirects(_ request: HTTPRequest, onHead: HeadHandler, into sink: BodySink) throws -> HTTPResponse {
-        var current = request
-        for _ in 0..<10 {
-            let response = try transport.send(current, onHead: onHead, into: sink)
-            guard response.isRedirect, let location = response.header("location") else { return response }
-            guard let next = URL(string: location, relativeTo: current.url)?.absoluteURL else { return response }
-            if current.url.scheme == "https", next.scheme != "https" {
-                throw RegistryError.insecureRedirect(from: current.url, to: next.redactedString)
-            }
-            if next.hostAndPort != current.url.hostAndPort || next.scheme != current.url.scheme {
-                current.setHeader("Authorization", nil)
-            }
-            if response.status == 303 { current.method = "GET"; current.body = nil }
-            current.url = next
-        }
-        throw TransportError.tooManyRedirects(url: request.url)
+        try RedirectFollower(transport: transport).send(request, onHead: onHead, into: sink)
     }
 }

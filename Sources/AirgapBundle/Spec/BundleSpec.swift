@@ -31,6 +31,39 @@ public struct ImageSpec: Hashable, Sendable {
     }
 }
 
+/// Where a chart comes from.
+public enum ChartSource: Hashable, Sendable, CustomStringConvertible {
+    /// A chart directory, packaged the way `helm package` does. `path` as the spec writes it,
+    /// `directory` resolved against the spec's folder.
+    case directory(path: String, directory: String)
+    /// A Helm repository's `index.yaml` entry.
+    case repository(url: URL, name: String, version: String)
+    /// A chart pushed to an OCI registry (`oci://host/ns/name`).
+    case oci(reference: Reference, url: String)
+
+    /// How the lock records the source.
+    public var description: String {
+        switch self {
+        case .directory(let path, _): return "path:\(path)"
+        case .repository(let url, let name, let version): return "repo:\(url.absoluteString)#\(name)@\(version)"
+        case .oci(_, let url): return "oci:\(url)"
+        }
+    }
+}
+
+/// The connector JARs, by Maven coordinates, and the repository they come from.
+public struct JarSpec: Sendable, Hashable {
+    public static let mavenCentral = URL(string: "https://repo.maven.apache.org/maven2")!
+
+    public var repository: URL
+    public var artifacts: [MavenCoordinate]
+
+    public init(repository: URL = JarSpec.mavenCentral, artifacts: [MavenCoordinate]) {
+        self.repository = repository
+        self.artifacts = artifacts
+    }
+}
+
 /// `airgap.yaml`: what the operator wants carried across the gap.
 ///
 /// ```yaml
@@ -45,10 +78,29 @@ public struct BundleSpec: Sendable {
 
     public var images: [ImageSpec]
     public var mirrors: [String: URL]
+    public var jars: JarSpec?
+    public var charts: [ChartSource]
 
-    public init(images: [ImageSpec], mirrors: [String: URL] = [:]) {
+    public init(images: [ImageSpec], mirrors: [String: URL] = [:], jars: JarSpec? = nil, charts: [ChartSource] = []) {
         self.images = images
         self.mirrors = mirrors
+        self.jars = jars
+        self.charts = charts
+    }
+
+    /// SHA-256 of what the spec asks for (images and platforms, JAR coordinates, chart sources),
+    /// in a canonical form: comments, key order and mirrors do not change it.
+    public var canonicalDigest: Digest {
+        struct Canonical: Encodable {
+            var images: [[String]]
+            var jars: [String]
+            var charts: [String]
+        }
+        let canonical = Canonical(
+            images: images.map { [$0.reference.description, $0.platforms.description] },
+            jars: (jars?.artifacts ?? []).map(\.description),
+            charts: charts.map(\.description))
+        return Digest.sha256(of: (try? JSONEncoder.canonical().encode(canonical)) ?? Data())
     }
 
     public static func load(path: String) throws -> BundleSpec {
@@ -70,13 +122,14 @@ public struct BundleSpec: Sendable {
             throw SpecError.unreadable(path: path, detail: "expected a mapping with \"images:\" at the top")
         }
         func fail(_ key: String, _ problem: String) -> SpecError { .invalid(path: path, key: key, problem: problem) }
-        for key in top.keys where !["images", "mirrors"].contains(key) {
-            throw fail(key, "unknown key; known keys are images, mirrors")
+        for key in top.keys where !["images", "mirrors", "jars", "charts"].contains(key) {
+            throw fail(key, "unknown key; known keys are images, jars, charts, mirrors")
         }
 
         guard let imageList = top["images"] as? [Any], !imageList.isEmpty else {
             throw fail("images", "must be a non-empty list of {ref, platforms}")
         }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var images: [ImageSpec] = []
         var seen = Set<Reference>()
         for (position, item) in imageList.enumerated() {
@@ -107,7 +160,68 @@ public struct BundleSpec: Sendable {
                 mirrors[registry] = url
             }
         }
-        return BundleSpec(images: images, mirrors: mirrors)
+        let jars = try top["jars"].map { try parseJars($0, fail: fail) }
+        let charts = try top["charts"].map { try parseCharts($0, directory: directory, fail: fail) } ?? []
+        return BundleSpec(images: images, mirrors: mirrors, jars: jars, charts: charts)
+    }
+
+    private static func parseJars(_ value: Any, fail: (String, String) -> SpecError) throws -> JarSpec {
+        guard let map = value as? [String: Any] else { throw fail("jars", "expected {repository: URL, artifacts: [group:artifact:version]}") }
+        for key in map.keys where !["repository", "artifacts"].contains(key) {
+            throw fail("jars.\(key)", "unknown key; jars has repository and artifacts")
+        }
+        var repository = JarSpec.mavenCentral
+        if let text = map["repository"] {
+            guard let text = text as? String, let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw fail("jars.repository", "expected an http:// or https:// URL of a Maven 2 repository")
+            }
+            repository = url
+        }
+        guard let list = map["artifacts"] as? [Any], !list.isEmpty else {
+            throw fail("jars.artifacts", "expected a list of groupId:artifactId:version[:classifier]")
+        }
+        var artifacts: [MavenCoordinate] = []
+        for (position, item) in list.enumerated() {
+            guard let text = item as? String else { throw fail("jars.artifacts[\(position)]", "expected groupId:artifactId:version") }
+            let coordinate: MavenCoordinate
+            do { coordinate = try MavenCoordinate(parsing: text) } catch { throw fail("jars.artifacts[\(position)]", "\(error)") }
+            guard !artifacts.contains(coordinate) else { throw fail("jars.artifacts[\(position)]", "\(coordinate) is listed twice") }
+            artifacts.append(coordinate)
+        }
+        return JarSpec(repository: repository, artifacts: artifacts)
+    }
+
+    private static func parseCharts(_ value: Any, directory: String, fail: (String, String) -> SpecError) throws -> [ChartSource] {
+        guard let list = value as? [Any] else { throw fail("charts", "expected a list of {path}, {repo, name, version} or {oci, version}") }
+        var charts: [ChartSource] = []
+        for (position, item) in list.enumerated() {
+            let key = "charts[\(position)]"
+            guard let map = item as? [String: String] else { throw fail(key, "expected {path: DIR}, {repo: URL, name, version} or {oci: oci://host/ns/name, version}") }
+            let source: ChartSource
+            switch Set(map.keys) {
+            case ["path"]:
+                let path = map["path"]!
+                source = .directory(path: path, directory: path.hasPrefix("/") ? path : "\(directory)/\(path)")
+            case ["repo", "name", "version"]:
+                guard let url = URL(string: map["repo"]!), url.scheme == "http" || url.scheme == "https" else {
+                    throw fail("\(key).repo", "expected the http(s) URL of a Helm repository")
+                }
+                source = .repository(url: url, name: map["name"]!, version: map["version"]!)
+            case ["oci", "version"]:
+                let text = map["oci"]!
+                guard text.hasPrefix("oci://") else { throw fail("\(key).oci", "expected oci://host/namespace/name") }
+                let reference: Reference
+                do { reference = try Reference(parsing: String(text.dropFirst("oci://".count)) + ":" + map["version"]!.replacingOccurrences(of: "+", with: "_")) } catch {
+                    throw fail("\(key).oci", "\(error)")
+                }
+                source = .oci(reference: reference, url: text)
+            default:
+                throw fail(key, "a chart is {path}, {repo, name, version} or {oci, version}; got \(map.keys.sorted().joined(separator: ", "))")
+            }
+            guard !charts.contains(source) else { throw fail(key, "\(source) is listed twice") }
+            charts.append(source)
+        }
+        return charts
     }
 
     private static func parsePlatforms(_ value: Any?, key: String, fail: (String, String) -> SpecError) throws -> PlatformSelection {

@@ -172,3 +172,16 @@ public struct ImageResolver: Sendable {
         return try! JSONEncoder.canonical().encode(narrowed)
     }
 }
+
+extension ResolvedImage {
+    /// The image as a bundle entry; blobs missing from the cache come from its registry.
+    public var entry: BundleEntry {
+        BundleEntry(kind: .image, reference: spec.reference.description, descriptor: bundled, documents: documents,
+                    blobs: blobs, registry: (spec.reference.registry, spec.reference.repository))
+    }
+
+    /// Bytes of every blob the image carries, manifests included.
+    public var totalSize: Int64 {
+        documents.values.reduce(Int64(0)) { $0 + Int64($1.count) } + blobs.reduce(Int64(0)) { $0 + $1.size }
+    }
+}

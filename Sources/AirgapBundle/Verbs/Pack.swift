@@ -4,64 +4,88 @@ import OCILayout
 
 /// What `airgap pack` reports, as printed by `--json`.
 public struct PackSummary: Codable, Sendable {
-    public struct PackedImage: Codable, Sendable {
+    public struct PackedEntry: Codable, Sendable {
+        public var kind: BundleEntry.Kind
         public var reference: String
         public var digest: String
         public var mediaType: String
-        public var upstreamDigest: String
-        public var platforms: [String]
+        /// For images: what the reference pointed at upstream (differs from `digest` when an
+        /// index was narrowed to the platforms asked for).
+        public var upstreamDigest: String?
+        public var platforms: [String]?
     }
 
     public var output: String
     /// SHA-256 of the whole tarball, also written to `<output>.sha256`.
     public var sha256: String
     public var bytes: Int64
-    public var images: [PackedImage]
+    public var lock: String
+    /// True when this run wrote the lock (there was none).
+    public var lockCreated: Bool
+    public var entries: [PackedEntry]
     public var blobs: Int
     public var blobsDownloaded: Int
     public var bytesDownloaded: Int64
     public var blobsFromCache: Int
 }
 
-/// `airgap pack`: resolve the spec, fill the cache with whatever it lacks, and write the bundle.
+/// `airgap pack`: resolve the spec (checking it against the lock, or writing the lock when there
+/// is none), fill the cache with whatever it lacks, and write the bundle with the lock inside.
 public struct Packer: Sendable {
-    public var pool: RegistryPool
-    public var cache: BlobStore
+    public var resolver: BundleResolver
     /// How many blobs download at once.
     public var jobs: Int
     public var progress: TransferProgress
 
-    public init(pool: RegistryPool, cache: BlobStore, jobs: Int = 4, progress: TransferProgress) {
-        self.pool = pool
-        self.cache = cache
+    public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress) {
+        self.resolver = resolver
         self.jobs = jobs
         self.progress = progress
     }
 
-    public func pack(_ spec: BundleSpec, to output: String) async throws -> PackSummary {
-        let resolver = ImageResolver(pool: pool)
-        var images: [ResolvedImage] = []
-        for image in spec.images {
-            images.append(try await offload { try resolver.resolve(image) })
+    var cache: BlobStore { resolver.cache }
+
+    public func pack(_ spec: BundleSpec, specPath: String, lockPath: String, to output: String) async throws -> PackSummary {
+        let resolved: ResolvedBundle
+        let lockData: Data
+        let lockCreated: Bool
+        if let (lock, data) = try LockfileStore.load(lockPath) {
+            try LockfileStore.checkUsable(lock, for: spec, specPath: specPath, lockPath: lockPath)
+            resolved = try await resolver.resolve(spec, pinnedBy: lock)
+            try LockfileStore.checkPins(lock, against: resolved.lockfile(specDigest: spec.canonicalDigest), lockPath: lockPath)
+            (lockData, lockCreated) = (data, false)
+        } else {
+            resolved = try await resolver.resolve(spec)
+            lockData = try LockfileStore.write(resolved.lockfile(specDigest: spec.canonicalDigest), to: lockPath)
+            lockCreated = true
         }
-        return try await write(images, to: output)
+        var summary = try await write(resolved, lock: lockData, to: output)
+        summary.lock = lockPath
+        summary.lockCreated = lockCreated
+        return summary
     }
 
     /// Downloads what the cache lacks and writes the tarball (then `<output>.sha256`).
-    public func write(_ images: [ResolvedImage], to output: String) async throws -> PackSummary {
-        let pool = self.pool, cache = self.cache, progress = self.progress
-        // Which repository to fetch each blob from: the first image that names it.
+    public func write(_ resolved: ResolvedBundle, lock: Data?, to output: String) async throws -> PackSummary {
+        let entries = resolved.entries
+        let pool = resolver.pool, cache = self.cache, progress = self.progress
+        // Which repository to fetch each blob from: the first entry that names it.
         var sources: [Digest: (registry: String, repository: String, descriptor: Descriptor)] = [:]
         var sizes: [Digest: Int64] = [:]
-        for image in images {
-            for (digest, data) in image.documents {
+        for entry in entries {
+            for (digest, data) in entry.documents {
                 try cache.put(data)
                 sizes[digest] = Int64(data.count)
             }
-            for blob in image.blobs where sources[blob.digest] == nil {
-                sources[blob.digest] = (image.spec.reference.registry, image.spec.reference.repository, blob)
+            for blob in entry.blobs {
                 sizes[blob.digest] = blob.size
+                if let registry = entry.registry, sources[blob.digest] == nil {
+                    sources[blob.digest] = (registry.name, registry.repository, blob)
+                }
             }
+        }
+        for (digest, size) in sizes where sources[digest] == nil && !cache.contains(digest, size: size) {
+            throw LayoutError.missingBlob(digest.description)
         }
         let missing = sources.values.filter { !cache.contains($0.descriptor.digest, size: $0.descriptor.size) }
             .sorted { $0.descriptor.digest < $1.descriptor.digest }
@@ -76,29 +100,30 @@ public struct Packer: Sendable {
             }
         }
         progress.finish()
-        for image in images { try checkSinglePlatform(image) }
+        for image in resolved.images { try checkSinglePlatform(image) }
 
-        let entries = images.map { image -> Descriptor in
-            var entry = image.bundled
-            entry.annotations = [AnnotationKey.refName: image.spec.reference.description]
-            return entry
+        let indexEntries = entries.map { entry -> Descriptor in
+            var descriptor = entry.descriptor
+            descriptor.annotations = [AnnotationKey.refName: entry.reference]
+            return descriptor
         }
-        let contents = LayoutContents(entries: entries, blobs: sizes)
-        let totalBytes = sizes.values.reduce(0, +)
-        let writeProgress = TransferProgress(label: "write", total: totalBytes, enabled: progress.isEnabled)
+        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock)
+        let writeProgress = TransferProgress(label: "write", total: sizes.values.reduce(0, +), enabled: progress.isEnabled)
         let checksum = try await offload {
             try LayoutArchiveWriter.write(contents, from: cache, to: output, fresh: Set(missing.map(\.descriptor.digest)),
                                           progress: writeProgress.advance)
         }
         writeProgress.finish()
         try BundleChecksum.write(checksum, for: output)
+        let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(
-            output: output, sha256: checksum.description, bytes: FileDescriptor.size(atPath: output) ?? 0,
-            images: images.map { image in
-                PackSummary.PackedImage(
-                    reference: image.spec.reference.description, digest: image.bundled.digest.description,
-                    mediaType: image.bundled.mediaType, upstreamDigest: image.upstream.digest.description,
-                    platforms: image.platformManifests.map { $0.platform?.description ?? "unspecified" })
+            output: output, sha256: checksum.description, bytes: FileDescriptor.size(atPath: output) ?? 0, lock: "", lockCreated: false,
+            entries: entries.map { entry in
+                let image = upstream[entry.reference]
+                return PackSummary.PackedEntry(
+                    kind: entry.kind, reference: entry.reference, digest: entry.descriptor.digest.description,
+                    mediaType: entry.descriptor.mediaType, upstreamDigest: image?.upstream.digest.description,
+                    platforms: image?.platformManifests.map { $0.platform?.description ?? "unspecified" })
             },
             blobs: sizes.count, blobsDownloaded: missing.count, bytesDownloaded: downloadBytes,
             blobsFromCache: sources.count - missing.count)

@@ -3,7 +3,8 @@ import Manifests
 import OCILayout
 
 /// One `index.json` entry of a verified bundle, with what it reaches.
-public struct BundleImage: Codable, Sendable {
+public struct VerifiedEntry: Codable, Sendable {
+    public var kind: BundleEntry.Kind
     public var reference: String
     public var mediaType: String
     public var digest: String
@@ -17,7 +18,7 @@ public struct BundleImage: Codable, Sendable {
 /// A bundle `verify` accepted: its entries and the evidence.
 public struct VerifiedBundle: Encodable, Sendable {
     public var bundle: String
-    public var images: [BundleImage]
+    public var entries: [VerifiedEntry]
     public var blobs: Int
     public var bytes: Int64
     /// `match` when `<bundle>.sha256` exists and agrees, `absent` when there is none.
@@ -26,15 +27,18 @@ public struct VerifiedBundle: Encodable, Sendable {
     public var blobOffsets: [String: Int64]
     /// The lockfile carried in the bundle, if any.
     public var lockFile: Data?
+    /// What the bundle was checked against: `airgap/bundle.lock` inside it, and `--lock`.
+    public var lockChecked: [String] = []
 
-    enum CodingKeys: String, CodingKey { case bundle, images, blobs, bytes, checksumFile }
+    enum CodingKeys: String, CodingKey { case bundle, entries, blobs, bytes, checksumFile, lockChecked }
 }
 
 /// `airgap verify`: reads the tarball once, front to back, with no extraction, and proves that
 /// every blob hashes to its name, that every descriptor's size and digest match the blob it
 /// points at, that everything `index.json` reaches is present and nothing else is, and that the
-/// tarball matches `<bundle>.sha256` when that file is there. The first defect is thrown as a
-/// `LayoutDefect` naming the entry.
+/// tarball matches `<bundle>.sha256` when that file is there, and that `index.json` names
+/// exactly the entries, at exactly the digests, that the lock inside the bundle pins (and the
+/// lock given with `--lock`). The first defect is thrown as a `LayoutDefect` naming the entry.
 public struct BundleVerifier: Sendable {
     public var progress: TransferProgress
 
@@ -42,7 +46,7 @@ public struct BundleVerifier: Sendable {
         self.progress = progress
     }
 
-    public func verify(_ path: String) async throws -> VerifiedBundle {
+    public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil) async throws -> VerifiedBundle {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LayoutDefect(entry: path, problem: "no such file")
         }
@@ -62,7 +66,36 @@ public struct BundleVerifier: Sendable {
             }
             verified.checksumFile = "match"
         }
+        if let embedded = verified.lockFile {
+            let lock: Lockfile
+            do { lock = try Lockfile.decode(embedded, path: LayoutPath.lockFileName) } catch {
+                throw LayoutDefect(entry: LayoutPath.lockFileName, problem: "\(error)")
+            }
+            try Self.check(verified.entries, against: lock, named: "\(LayoutPath.lockFileName) (inside the bundle)")
+            verified.lockChecked.append(LayoutPath.lockFileName)
+        }
+        if let external {
+            try Self.check(verified.entries, against: external.lock, named: external.path)
+            verified.lockChecked.append(external.path)
+        }
         return verified
+    }
+
+    /// The bundle holds exactly what the lock pins: the same references at the same digests.
+    static func check(_ entries: [VerifiedEntry], against lock: Lockfile, named lockName: String) throws {
+        let held = Dictionary(entries.map { ($0.reference, $0.digest) }, uniquingKeysWith: { first, _ in first })
+        for (reference, pin) in lock.bundleEntries.sorted(by: { $0.key < $1.key }) {
+            guard let pin else { throw LayoutDefect(entry: lockName, problem: "\(reference) is unresolved in the lock; run `airgap lock`") }
+            guard let digest = held[reference] else {
+                throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "has no \(reference), which \(lockName) pins at \(pin.digest)")
+            }
+            guard digest == pin.digest.description else {
+                throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "\(reference) is \(digest), but \(lockName) pins \(pin.digest)")
+            }
+        }
+        if let extra = held.keys.sorted().first(where: { lock.bundleEntries[$0] == nil }) {
+            throw LayoutDefect(entry: LayoutPath.indexFileName, problem: "holds \(extra), which \(lockName) does not pin")
+        }
     }
 
     /// Walks the graph from `index.json` over the scanned blobs.
@@ -88,7 +121,7 @@ public struct BundleVerifier: Sendable {
         }
 
         var reached = Set<Digest>()
-        var images: [BundleImage] = []
+        var entries: [VerifiedEntry] = []
         var names = Set<String>()
         for (position, entry) in index.manifests.enumerated() {
             let name = entry.annotations?[AnnotationKey.refName] ?? "#\(position)"
@@ -102,17 +135,27 @@ public struct BundleVerifier: Sendable {
             var platforms: [String] = []
             try walk(entry, from: "\(LayoutPath.indexFileName) → \(name)", snapshot: snapshot, blobs: &imageBlobs, platforms: &platforms)
             reached.formUnion(imageBlobs)
-            images.append(BundleImage(
-                reference: name, mediaType: entry.mediaType, digest: entry.digest.description,
+            entries.append(VerifiedEntry(
+                kind: kind(of: entry, snapshot: snapshot), reference: name, mediaType: entry.mediaType, digest: entry.digest.description,
                 platforms: platforms, bytes: imageBlobs.reduce(0) { $0 + (snapshot.blobSizes[$1] ?? 0) }, blobs: imageBlobs.count))
         }
         if let stray = snapshot.blobSizes.keys.filter({ !reached.contains($0) }).min() {
             throw LayoutDefect(entry: LayoutPath.blobName(stray), problem: "is not referenced from index.json; a bundle carries nothing unaccounted for")
         }
         return VerifiedBundle(
-            bundle: bundle, images: images, blobs: snapshot.blobSizes.count, bytes: snapshot.totalBytes, checksumFile: "absent",
+            bundle: bundle, entries: entries, blobs: snapshot.blobSizes.count, bytes: snapshot.totalBytes, checksumFile: "absent",
             blobOffsets: Dictionary(uniqueKeysWithValues: snapshot.blobOffsets.map { ($0.key.description, $0.value) }),
             lockFile: snapshot.lockFile)
+    }
+
+    /// A JAR (its artifact type), a chart (Helm's config type) or an image.
+    private static func kind(of descriptor: Descriptor, snapshot: LayoutSnapshot) -> BundleEntry.Kind {
+        guard MediaType.isManifest(descriptor.mediaType), let data = snapshot.documents[descriptor.digest],
+              case .manifest(let manifest)? = try? ManifestDocument(decoding: data, mediaType: descriptor.mediaType)
+        else { return .image }
+        if manifest.artifactType == ArtifactManifests.jarMediaType { return .jar }
+        if manifest.config.mediaType == MediaType.helmConfig { return .chart }
+        return .image
     }
 
     private static func walk(

@@ -1,0 +1,142 @@
+import Foundation
+import Manifests
+import OCILayout
+
+/// A JAR fetched from a Maven repository and checked against the checksum it publishes.
+public struct ResolvedJar: Sendable {
+    public var coordinate: MavenCoordinate
+    public var url: URL
+    public var digest: Digest
+    public var size: Int64
+    /// nil when accepted with `--allow-unverified` because the repository published none.
+    public var upstreamChecksum: LockedJar.UpstreamChecksum?
+}
+
+public enum MavenError: Error, CustomStringConvertible {
+    case notFound(MavenCoordinate, URL)
+    case checksumMismatch(MavenCoordinate, URL, algorithm: String, published: String, actual: String)
+    case noChecksum(MavenCoordinate, URL)
+    case malformedChecksum(MavenCoordinate, URL)
+    case notAJar(MavenCoordinate, URL)
+    case unauthorized(MavenCoordinate, URL, source: String?)
+    case lockMismatch(MavenCoordinate, locked: String, actual: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let coordinate, let url):
+            return "\(coordinate): not found at \(url.redactedString) (404); check the coordinates, or the repository (jars.repository / --maven-repo)"
+        case .checksumMismatch(let coordinate, let url, let algorithm, let published, let actual):
+            return "\(coordinate): \(url.redactedString) hashes to \(algorithm) \(actual), but the repository's .\(algorithm) says \(published); refusing it"
+        case .noChecksum(let coordinate, let url):
+            return "\(coordinate): the repository publishes no .sha512 or .sha1 for \(url.redactedString); pass --allow-unverified to take it unchecked (the lock will say so)"
+        case .malformedChecksum(let coordinate, let url):
+            return "\(coordinate): the checksum file beside \(url.redactedString) holds no hex digest"
+        case .notAJar(let coordinate, let url):
+            return "\(coordinate): \(url.redactedString) is not a JAR (libarchive cannot read it as a zip)"
+        case .unauthorized(let coordinate, let url, let source):
+            return "\(coordinate): \(url.redactedString) refused us (401/403)" + (source.map { "; the credentials from \($0) were rejected" }
+                ?? "; set AIRGAP_MAVEN_USERNAME/AIRGAP_MAVEN_PASSWORD or add the host to ~/.netrc")
+        case .lockMismatch(let coordinate, let locked, let actual):
+            return "\(coordinate): the repository now serves \(actual), the lock pins \(locked); run `airgap lock` to accept"
+        }
+    }
+}
+
+/// A Maven 2 repository (Maven Central, or a Nexus/Artifactory mirror of it).
+public struct MavenRepository: Sendable {
+    public var baseURL: URL
+    let transport: HTTPTransport
+    let retry: RetryPolicy
+    let credentials: MavenCredentials?
+    let onRetry: @Sendable (String) -> Void
+
+    public init(baseURL: URL, transport: HTTPTransport, retry: RetryPolicy = RetryPolicy(),
+                credentials: MavenCredentials? = nil, onRetry: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.baseURL = baseURL
+        self.transport = transport
+        self.retry = retry
+        self.credentials = credentials ?? MavenCredentials.find(host: baseURL.host ?? "")
+        self.onRetry = onRetry
+    }
+
+    public func url(for coordinate: MavenCoordinate) -> URL {
+        let base = baseURL.absoluteString.hasSuffix("/") ? baseURL.absoluteString : baseURL.absoluteString + "/"
+        return URL(string: base + coordinate.repositoryPath)!
+    }
+
+    /// Downloads the JAR into `store`, hashing it with SHA-256 and with the algorithm of the
+    /// strongest checksum the repository publishes (`.sha512`, else `.sha1`), and keeps it only
+    /// if that checksum matches and the file is a zip.
+    public func fetch(_ coordinate: MavenCoordinate, into store: BlobStore, allowUnverified: Bool,
+                      progress: @escaping (Int64) throws -> Void = { _ in }) throws -> ResolvedJar {
+        let url = url(for: coordinate)
+        var published: (algorithm: ChecksumHasher.Algorithm, value: String)?
+        for algorithm in [ChecksumHasher.Algorithm.sha512, .sha1] {
+            if let value = try fetchChecksum(coordinate, url: url, algorithm: algorithm) {
+                published = (algorithm, value)
+                break
+            }
+        }
+        if published == nil, !allowUnverified { throw MavenError.noChecksum(coordinate, url) }
+
+        let ingest = try BlobIngest(store: store, alsoComputing: published?.algorithm)
+        try ResumableDownload(url: url, expectedSize: nil, retry: retry, onRetry: notice(url)).run(
+            into: ingest, progress: progress,
+            send: { request, onHead, sink in try send(request, onHead: onHead, into: sink) },
+            failure: { response in failure(coordinate, url: url, response) })
+        if let published, let computed = ingest.checksum?.finalizeHex(), computed != published.value {
+            throw MavenError.checksumMismatch(coordinate, url, algorithm: published.algorithm.rawValue, published: published.value, actual: computed)
+        }
+        let (digest, size) = try ingest.commitAsComputed()
+        guard ArchiveProbe.isReadableZip(store.path(for: digest)) else {
+            store.remove(digest)
+            throw MavenError.notAJar(coordinate, url)
+        }
+        return ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size,
+                           upstreamChecksum: published.map { LockedJar.UpstreamChecksum(algorithm: $0.algorithm.rawValue, value: $0.value) })
+    }
+
+    /// The published checksum's hex (first token of the file, as Maven writes `HEX  name` too),
+    /// or nil when the repository has no such file.
+    private func fetchChecksum(_ coordinate: MavenCoordinate, url: URL, algorithm: ChecksumHasher.Algorithm) throws -> String? {
+        let checksumURL = URL(string: url.absoluteString + "." + algorithm.rawValue)!
+        let (response, body) = try retry.run({ _ -> (HTTPResponse, Data) in
+            var body = Data()
+            let response = try send(HTTPRequest(url: checksumURL), onHead: { _ in }, into: { chunk in
+                guard body.count + chunk.count <= 64 * 1024 else {
+                    throw TransportError.responseTooLarge(url: checksumURL, limit: 64 * 1024)
+                }
+                body.append(contentsOf: chunk)
+            })
+            if response.status >= 500 || response.status == 429 { throw failure(coordinate, url: checksumURL, response) }
+            return (response, body)
+        }, onRetry: notice(checksumURL))
+        if response.status == 404 { return nil }
+        guard response.isSuccess else { throw failure(coordinate, url: checksumURL, response) }
+        let token = String(decoding: body, as: UTF8.self).split(whereSeparator: { $0.isWhitespace }).first.map { $0.lowercased() } ?? ""
+        guard token.count == algorithm.hexLength, token.allSatisfy(\.isHexDigit) else {
+            throw MavenError.malformedChecksum(coordinate, url)
+        }
+        return token
+    }
+
+    private func send(_ request: HTTPRequest, onHead: HeadHandler, into sink: BodySink) throws -> HTTPResponse {
+        var authorized = request
+        authorized.setHeader("Authorization", credentials?.authorization)
+        return try RedirectFollower(transport: transport).send(authorized, onHead: onHead, into: sink)
+    }
+
+    private func failure(_ coordinate: MavenCoordinate, url: URL, _ response: HTTPResponse) -> Error {
+        switch response.status {
+        case 404: return MavenError.notFound(coordinate, url)
+        case 401, 403: return MavenError.unauthorized(coordinate, url, source: credentials?.source)
+        default:
+            return RegistryError.unexpectedStatus(url: url, status: response.status, detail: "",
+                                                  retryAfter: response.header("retry-after").flatMap(Double.init))
+        }
+    }
+
+    private func notice(_ url: URL) -> (Error, Double) -> Void {
+        { [onRetry] error, delay in onRetry("retrying \(url.redactedString) in \(String(format: "%.1f", delay))s: \(error)") }
+    }
+}
