@@ -39,3 +39,23 @@ public enum TestImages {
         return try directory.write("auth.json", #"{"auths":{"\#(host)":{"auth":"\#(auth)"}}}"#)
     }
 }
+
+/// Maven repositories and charts for the tests.
+public enum TestArtifacts {
+    /// Adds artifacts (with .sha1/.sha512 unless told otherwise) to a Maven layout at `root`.
+    public static func publish(_ coordinates: [String], in root: String, options: [String] = []) throws {
+        try Command.check("python3", [Paths.script("make-maven-repo.py"), "--root", root] + coordinates.flatMap { ["--artifact", $0] } + options)
+    }
+
+    /// A small chart directory: Chart.yaml, values.yaml, a template, a .helmignore that leaves
+    /// out `*.bak`, and one such file.
+    @discardableResult
+    public static func chart(in directory: TemporaryDirectory, name: String = "demo", version: String = "0.1.0") throws -> String {
+        _ = try directory.write("\(name)/Chart.yaml", "apiVersion: v2\nname: \(name)\nversion: \(version)\nappVersion: \"1.17.1\"\ndescription: test chart\n")
+        _ = try directory.write("\(name)/values.yaml", "image:\n  repository: flink\n  tag: \"1.17.1\"\n")
+        _ = try directory.write("\(name)/templates/configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n")
+        _ = try directory.write("\(name)/.helmignore", "*.bak\n")
+        _ = try directory.write("\(name)/notes.bak", "left out\n")
+        return directory.file(name)
+    }
+}

@@ -150,3 +150,26 @@ public final class FaultProxy {
         }
     }
 }
+
+/// `python3 -m http.server` over a directory on loopback: a Maven repository or a Helm
+/// repository as a plain web server serves it.
+public final class StaticHTTPServer {
+    public let port: Int
+    private let server: BackgroundProcess
+    private let logDirectory: TemporaryDirectory
+
+    public init(directory: String) throws {
+        logDirectory = try TemporaryDirectory("http")
+        port = try freeLoopbackPort()
+        server = try BackgroundProcess("/usr/bin/python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, "\(port)"],
+                                       logFile: logDirectory.file("http.log"))
+        try waitForPort(port)
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Request lines served so far.
+    public func requests() -> [String] {
+        ((try? String(contentsOfFile: logDirectory.file("http.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+}

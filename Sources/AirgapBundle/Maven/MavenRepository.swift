@@ -77,7 +77,12 @@ public struct MavenRepository: Sendable {
                 break
             }
         }
-        if published == nil, !allowUnverified { throw MavenError.noChecksum(coordinate, url) }
+        if published == nil, !allowUnverified {
+            // No checksum may mean no artifact at all: say which.
+            let head = try retry.run({ _ in try send(HTTPRequest(method: "HEAD", url: url), onHead: { _ in }, into: { _ in }) }, onRetry: notice(url))
+            if !head.isSuccess { throw failure(coordinate, url: url, head) }
+            throw MavenError.noChecksum(coordinate, url)
+        }
 
         let ingest = try BlobIngest(store: store, alsoComputing: published?.algorithm)
         try ResumableDownload(url: url, expectedSize: nil, retry: retry, onRetry: notice(url)).run(
