@@ -29,3 +29,23 @@ if ! command -v swift >/dev/null; then
   fi
   exit 1
 fi
+
+# Helm's engine for the chart tests: helm-sdkpy (Helm v4 as a library; Python >= 3.12) and
+# kubernetes-validate, from PyPI, in a venv beside the build (.build-py/, ignored by git).
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.build-py/venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy, kubernetes_validate' 2>/dev/null; then
+  python312=""
+  for candidate in "${HOME:-/root}"/.pyenv/versions/3.1[2-9]*/bin/python3 python3.13 python3.12 python3; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      python312=$candidate
+      break
+    fi
+  done
+  if [ -z "$python312" ]; then
+    echo "the chart tests need Python >= 3.12 for helm-sdkpy (Debian 13's python3, or pyenv install 3.12)" >&2
+    exit 1
+  fi
+  "$python312" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "helm-sdkpy==0.1.32" "kubernetes-validate==1.37.0" >&2
+fi
