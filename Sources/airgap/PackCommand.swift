@@ -12,13 +12,18 @@ struct Lock: AsyncParsableCommand {
     @OptionGroup var options: ResolveOptions
     @OptionGroup var outputOptions: OutputOptions
 
+    @Flag(name: .customLong("allow-unresolved"), help: "Write what cannot be resolved (an unreachable upstream) into the lock as unresolved, with the reason, instead of failing. pack refuses such a lock.")
+    var allowUnresolved = false
+
     func run() async throws {
-        let (spec, resolver) = try options.resolver(log: logToStderr)
+        var (spec, resolver) = try options.resolver(log: logToStderr)
+        resolver.allowUnresolved = allowUnresolved
         let resolved = try await resolver.resolve(spec)
         let lock = resolved.lockfile(specDigest: spec.canonicalDigest)
         try LockfileStore.write(lock, to: options.lockPath)
         if outputOptions.json { return try outputOptions.printJSON(lock) }
-        print("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts")
+        print("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
+              + (lock.unresolved.isEmpty ? "" : "; \(lock.unresolved.count) unresolved"))
     }
 }
 

@@ -41,6 +41,15 @@ public enum ChartSource: Hashable, Sendable, CustomStringConvertible {
     /// A chart pushed to an OCI registry (`oci://host/ns/name`).
     case oci(reference: Reference, url: String)
 
+    /// The name and version the spec itself gives (a directory's are known only from its Chart.yaml).
+    public var declaredNameAndVersion: (String, String) {
+        switch self {
+        case .directory(let path, _): return (URL(fileURLWithPath: path).lastPathComponent, "unknown")
+        case .repository(_, let name, let version): return (name, version)
+        case .oci(let reference, _): return (String(reference.repository.split(separator: "/").last ?? ""), reference.tag ?? "unknown")
+        }
+    }
+
     /// How the lock records the source.
     public var description: String {
         switch self {

@@ -7,6 +7,10 @@ public struct ResolvedBundle: Sendable {
     public var images: [ResolvedImage]
     public var jars: [ResolvedJar]
     public var charts: [ResolvedChart]
+    /// Entries that could not be resolved, with why (only with `allowUnresolved`).
+    public var unresolvedImages: [(ImageSpec, String)] = []
+    public var unresolvedJars: [(MavenCoordinate, URL, String)] = []
+    public var unresolvedCharts: [(ChartSource, String)] = []
 
     public var entries: [BundleEntry] {
         images.map(\.entry) + jars.map(ArtifactManifests.jar) + charts.map(\.entry)
@@ -16,7 +20,10 @@ public struct ResolvedBundle: Sendable {
     public func lockfile(specDigest: Digest) -> Lockfile {
         Lockfile(
             airgapVersion: AirgapVersion.current, specDigest: specDigest.description,
-            images: images.map { image in
+            images: unresolvedImages.map { spec, reason in
+                LockedImage(reference: spec.reference.description, platforms: spec.platforms.description, upstream: nil, bundled: nil,
+                            manifests: [], size: nil, unresolved: reason)
+            } + images.map { image in
                 LockedImage(reference: image.spec.reference.description, platforms: image.spec.platforms.description,
                             upstream: Pin(image.upstream), bundled: Pin(image.bundled),
                             manifests: image.platformManifests.map {
@@ -24,12 +31,18 @@ public struct ResolvedBundle: Sendable {
                             },
                             size: image.totalSize)
             },
-            jars: jars.map { jar in
+            jars: unresolvedJars.map { coordinate, url, reason in
+                LockedJar(coordinates: coordinate, url: url.absoluteString, sha256: nil, size: nil, upstreamChecksum: nil,
+                          verified: false, bundled: nil, unresolved: reason)
+            } + jars.map { jar in
                 LockedJar(coordinates: jar.coordinate, url: jar.url.absoluteString, sha256: jar.digest, size: jar.size,
                           upstreamChecksum: jar.upstreamChecksum, verified: jar.upstreamChecksum != nil,
                           bundled: Pin(ArtifactManifests.jar(jar).descriptor))
             },
-            charts: charts.map { chart in
+            charts: unresolvedCharts.map { source, reason in
+                let (name, version) = source.declaredNameAndVersion
+                return LockedChart(name: name, version: version, source: source.description, digest: nil, size: nil, bundled: nil, unresolved: reason)
+            } + charts.map { chart in
                 LockedChart(name: chart.name, version: chart.version, source: chart.source.description,
                             digest: chart.archive.digest, size: chart.archive.size, bundled: Pin(chart.entry.descriptor))
             })
@@ -47,6 +60,9 @@ public struct BundleResolver: Sendable {
     /// Overrides the spec's `jars.repository` (`--maven-repo`).
     public var mavenRepository: URL?
     public var allowUnverified: Bool
+    /// Record what cannot be resolved (an unreachable upstream) as unresolved instead of
+    /// failing: for a lock written where upstreams are out of reach. Such a lock cannot pack.
+    public var allowUnresolved: Bool = false
     public var log: @Sendable (String) -> Void
 
     public init(pool: RegistryPool, cache: BlobStore, transport: HTTPTransport, retry: RetryPolicy = RetryPolicy(),
@@ -61,32 +77,47 @@ public struct BundleResolver: Sendable {
     }
 
     public func resolve(_ spec: BundleSpec, pinnedBy lock: Lockfile? = nil) async throws -> ResolvedBundle {
+        var bundle = ResolvedBundle(images: [], jars: [], charts: [])
+        /// Runs one resolution; with `allowUnresolved`, a failure becomes the reason it is unresolved.
+        func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
+            do { return try await offload(work) } catch {
+                guard allowUnresolved else { throw error }
+                let reason = "not resolved where this lock was written: \(error)"
+                log("\(reason)")
+                unresolved(reason)
+                return nil
+            }
+        }
         let imageResolver = ImageResolver(pool: pool)
-        var images: [ResolvedImage] = []
         for image in spec.images {
-            images.append(try await offload { try imageResolver.resolve(image) })
+            if let resolved = try await attempt({ try imageResolver.resolve(image) }, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
+                bundle.images.append(resolved)
+            }
         }
 
-        var jars: [ResolvedJar] = []
         if let jarSpec = spec.jars {
             let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, transport: transport, retry: retry, onRetry: log)
             let locked = Dictionary((lock?.jars ?? []).map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
             for coordinate in jarSpec.artifacts {
                 if let pinned = locked[coordinate], let digest = pinned.sha256, let size = pinned.size,
                    cache.contains(digest, size: size), let url = URL(string: pinned.url) {
-                    jars.append(ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum))
+                    bundle.jars.append(ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum))
                     continue
                 }
                 let (cache, allowUnverified) = (self.cache, self.allowUnverified)
-                jars.append(try await offload { try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) })
+                if let jar = try await attempt({ try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) },
+                                               unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
+                    bundle.jars.append(jar)
+                }
             }
         }
 
         let chartResolver = ChartResolver(pool: pool, transport: transport, cache: cache, retry: retry, allowUnverified: allowUnverified)
-        var charts: [ResolvedChart] = []
         for source in spec.charts {
-            charts.append(try await offload { try chartResolver.resolve(source) })
+            if let chart = try await attempt({ try chartResolver.resolve(source) }, unresolved: { bundle.unresolvedCharts.append((source, $0)) }) {
+                bundle.charts.append(chart)
+            }
         }
-        return ResolvedBundle(images: images, jars: jars, charts: charts)
+        return bundle
     }
 }
