@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole flow on one machine, on loopback defaults: an "upstream" registry filled with a
-# two-platform Flink-like image and a small single-platform one, then pack, verify and
-# inspect. Everything it makes lives under ${DEMO_DIR:-./demo-work} and the registry stops at exit.
+# two-platform Flink-like image and a small single-platform one, a Maven repository served over
+# HTTP with .sha1/.sha512 files, the chart of charts/flink-cdc; then lock, pack, verify, inspect.
+# Everything it makes lives under ${DEMO_DIR:-./demo-work}; the servers stop at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,22 +24,41 @@ python3 scripts/make-image.py --out "$work/images" --ref busybox --layers 2 --se
 skopeo copy --all --quiet --preserve-digests --dest-tls-verify=false "oci:$work/images:flink" "docker://127.0.0.1:$port/library/flink:1.17.1"
 skopeo copy --all --quiet --preserve-digests --dest-tls-verify=false "oci:$work/images:busybox" "docker://127.0.0.1:$port/library/busybox:1"
 
+echo "== Maven repository on loopback (connector JARs with .sha1/.sha512)"
+python3 scripts/make-maven-repo.py --root "$work/maven" --size 262144 \
+  --artifact com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2 \
+  --artifact org.apache.flink:flink-sql-connector-kafka:1.17.1 >/dev/null
+maven_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$work/maven" "$maven_port" >"$work/maven.log" 2>&1 &
+REGISTRY_PIDS="$REGISTRY_PIDS $!"
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$maven_port) 2>/dev/null && break; sleep 0.05; done
+
 cat > "$work/airgap.yaml" <<YAML
 images:
   - ref: docker.io/library/flink:1.17.1
     platforms: [linux/amd64, linux/arm64]
   - ref: docker.io/library/busybox:1
+jars:
+  repository: http://127.0.0.1:$maven_port
+  artifacts:
+    - com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2
+    - org.apache.flink:flink-sql-connector-kafka:1.17.1
+charts:
+  - path: $root/charts/flink-cdc
 mirrors:
   docker.io: http://127.0.0.1:$port
 YAML
+
+echo "== airgap lock"
+"$airgap" lock --spec "$work/airgap.yaml" --cache "$work/cache"
 
 echo "== airgap pack"
 "$airgap" pack --spec "$work/airgap.yaml" --output "$work/bundle.tar" --cache "$work/cache"
 echo "== airgap pack again: the cache answers, the bytes are the same"
 "$airgap" pack --spec "$work/airgap.yaml" --output "$work/bundle-again.tar" --cache "$work/cache"
 cmp "$work/bundle.tar" "$work/bundle-again.tar" && echo "byte-identical"
-echo "== airgap verify"
-"$airgap" verify "$work/bundle.tar"
+echo "== airgap verify, against the lock too"
+"$airgap" verify "$work/bundle.tar" --lock "$work/bundle.lock"
 echo "== sha256sum -c (no airgap needed)"
 (cd "$work" && sha256sum -c bundle.tar.sha256)
 echo "== airgap inspect"
