@@ -12,6 +12,7 @@ static inline CURLcode airgap_curl_setopt_string(CURL *h, CURLoption o, const ch
 static inline CURLcode airgap_curl_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode airgap_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode airgap_curl_setopt_callback(CURL *h, CURLoption o, airgap_curl_data_callback v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode airgap_curl_setopt_seek(CURL *h, curl_seek_callback v) { return curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, v); }
 static inline CURLcode airgap_curl_setopt_blob(CURL *h, CURLoption o, void *data, size_t len) {
     struct curl_blob blob = { data, len, CURL_BLOB_COPY };
     return curl_easy_setopt(h, o, &blob);

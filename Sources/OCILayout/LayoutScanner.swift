@@ -39,8 +39,11 @@ public enum LayoutScanner {
     public static let documentLimit: Int64 = 4 << 20
 
     /// With `hashingWholeFile`, the tarball's own SHA-256 is computed in the same pass, on
-    /// another thread, into `archiveDigest`.
-    public static func scan(_ path: String, hashingWholeFile: Bool = false, progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
+    /// another thread, into `archiveDigest`. Without `hashingLargeBlobs`, blobs over
+    /// `documentLimit` are skipped, not read: a quick look at the graph (documents are still
+    /// read and checked), for callers that decide afterwards whether the full pass is needed.
+    public static func scan(_ path: String, hashingWholeFile: Bool = false, hashingLargeBlobs: Bool = true,
+                            progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
         let reader: TarReader
         do { reader = try TarReader(path: path, wholeFileHasher: hashingWholeFile ? SHA256Hasher() : nil) } catch let error as LayoutError {
             throw LayoutDefect(entry: path, problem: "\(error)")
@@ -76,6 +79,12 @@ public enum LayoutScanner {
             }
 
             let keep = header.size <= documentLimit
+            if !keep, !hashingLargeBlobs, case .blob(let digest) = kind {
+                snapshot.blobSizes[digest] = header.size
+                snapshot.blobOffsets[digest] = header.headerOffset
+                snapshot.totalBytes += header.size
+                continue
+            }
             var kept = Data()
             if keep { kept.reserveCapacity(Int(header.size)) }
             do {

@@ -14,6 +14,7 @@ import secrets
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 args = None
@@ -82,7 +83,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.record(401, "registry")
                 body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
                 return self.reply(401, body, {"WWW-Authenticate": challenge, "Content-Type": "application/json"})
-        if args.fail_substring and args.fail_substring in self.path:
+        if args.delay_substring and args.delay_substring in self.path:
+            time.sleep(args.delay)
+        if args.drop_upload_after and self.command in ("PUT", "PATCH") and int(self.headers.get("Content-Length") or 0) > args.drop_upload_after:
+            with lock:
+                drop = drops_left > 0
+                drops_left -= 1 if drop else 0
+            if drop:
+                self.rfile.read(args.drop_upload_after)
+                log({"role": "registry", "event": "dropped-upload", "path": self.path, "after": args.drop_upload_after})
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+        if args.fail_substring and args.fail_substring in self.path and (not args.fail_method or args.fail_method == self.command):
             with lock:
                 fail = failures_left > 0
                 failures_left -= 1 if fail else 0
@@ -172,6 +185,10 @@ def main():
     parser.add_argument("--drop-after", type=int, help="drop the first blob download after N bytes")
     parser.add_argument("--drop-count", type=int, default=1)
     parser.add_argument("--redirect-blobs", action="store_true")
+    parser.add_argument("--fail-method", help="only fail requests with this method")
+    parser.add_argument("--drop-upload-after", type=int, help="drop the first blob upload after reading N bytes of it")
+    parser.add_argument("--delay-substring", help="sleep --delay seconds before requests whose path has this")
+    parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args()
     failures_left = args.fail_count
     drops_left = args.drop_count

@@ -30,7 +30,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         defer { returnHandle(handle) }
         return try withoutActuallyEscaping(onHead) { onHead in
             try withoutActuallyEscaping(sink) { sink in
-                try handle.perform(request, caBundle: caBundle, userAgent: userAgent, onHead: onHead, sink: sink)
+                try handle.perform(request, caBundle: caBundle, verifyPeer: !trust.skipVerification, userAgent: userAgent, onHead: onHead, sink: sink)
             }
         }
     }
@@ -150,6 +150,15 @@ private let readCallback: airgap_curl_data_callback = { pointer, size, count, co
     }
 }
 
+/// libcurl rewinds an upload when it must send it again on a new connection (a reset in the
+/// middle of a body); bodies here are a region of a file or bytes in memory, so any offset is a seek.
+private let seekCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, Int32) -> Int32 = { context, offset, origin in
+    let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+    guard origin == SEEK_SET, offset >= 0, offset <= (state.body?.length ?? 0) else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
+    state.uploadPosition = Int64(offset)
+    return Int32(CURL_SEEKFUNC_OK)
+}
+
 /// One libcurl easy handle. `UnsafePointer` work for libcurl stays in this file.
 final class CurlEasyHandle {
     private let handle: UnsafeMutableRawPointer
@@ -166,7 +175,7 @@ final class CurlEasyHandle {
     }
 
     func perform(
-        _ request: HTTPRequest, caBundle: Data?, userAgent: String, onHead: @escaping HeadHandler, sink: @escaping BodySink
+        _ request: HTTPRequest, caBundle: Data?, verifyPeer: Bool, userAgent: String, onHead: @escaping HeadHandler, sink: @escaping BodySink
     ) throws -> HTTPResponse {
         curl_easy_reset(handle)
         let state = TransferState(onHead: onHead, sink: sink, body: request.body)
@@ -191,6 +200,10 @@ final class CurlEasyHandle {
         airgap_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         errorBuffer[0] = 0
         airgap_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        if !verifyPeer {
+            airgap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+            airgap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+        }
         if let caBundle {
             var bytes = [UInt8](caBundle)
             airgap_curl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, &bytes, bytes.count)
@@ -213,6 +226,8 @@ final class CurlEasyHandle {
             airgap_curl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body?.length ?? 0))
             airgap_curl_setopt_callback(handle, CURLOPT_READFUNCTION, readCallback)
             airgap_curl_setopt_pointer(handle, CURLOPT_READDATA, context)
+            airgap_curl_setopt_seek(handle, seekCallback)
+            airgap_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, context)
             airgap_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
         }
 
@@ -237,7 +252,7 @@ final class CurlEasyHandle {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             return .tls(url: url, message: message)
         case CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
-             CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+             CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND:
             return .connection(url: url, message: message, retryable: true)
         default:
             return .connection(url: url, message: message, retryable: false)

@@ -13,10 +13,13 @@ public struct TLSTrust: Sendable {
 
     public var caFiles: [String]
     public var certsRoots: [String]
+    /// TLS without checking the certificate (`--insecure`): only when the operator asks.
+    public var skipVerification: Bool
 
-    public init(caFiles: [String] = [], certsRoots: [String] = TLSTrust.defaultCertsRoots) {
+    public init(caFiles: [String] = [], certsRoots: [String] = TLSTrust.defaultCertsRoots, skipVerification: Bool = false) {
         self.caFiles = caFiles
         self.certsRoots = certsRoots
+        self.skipVerification = skipVerification
     }
 
     /// The extra CA certificate files that apply to `hostAndPort`, in a stable order.

@@ -32,11 +32,12 @@ public final class RegistryClient: @unchecked Sendable {
     /// A 401 is answered once (new token, or credentials); status codes are otherwise returned,
     /// not thrown, except that 429 and 5xx throw `unexpectedStatus` so a retry loop can act.
     public func send(
-        _ request: HTTPRequest, repository: String, actions: String = "pull",
+        _ request: HTTPRequest, repository: String, actions: String = "pull", alsoPulling source: String? = nil,
         onHead: HeadHandler = { _ in }, into sink: BodySink = { _ in }
     ) throws -> HTTPResponse {
         try ping()
-        let scope = "repository:\(repository):\(actions)"
+        // A cross-repository mount needs pull on the source too: both scopes in one token.
+        let scope = (["repository:\(repository):\(actions)"] + (source.map { ["repository:\($0):pull"] } ?? [])).joined(separator: " ")
         var authorized = request
         authorized.setHeader("Authorization", try authorization(scope: scope, repository: repository, refresh: false))
         var response = try sendFollowingRedirects(authorized, onHead: onHead, into: sink)
@@ -107,7 +108,7 @@ public final class RegistryClient: @unchecked Sendable {
             return basic
         case .bearer:
             // The challenge that came with a 401 may name a wider scope (e.g. for a mount).
-            let scopes = Set([scope] + (current.parameters["scope"].map { [$0] } ?? []))
+            let scopes = Set(scope.split(separator: " ").map(String.init) + (current.parameters["scope"].map { [$0] } ?? []))
             let token = try fetchToken(challenge: current, scopes: scopes.sorted(), credential: credential)
             lock.lock()
             tokens[scope] = token

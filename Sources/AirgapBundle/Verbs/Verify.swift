@@ -29,6 +29,10 @@ public struct VerifiedBundle: Encodable, Sendable {
     public var lockFile: Data?
     /// What the bundle was checked against: `airgap/bundle.lock` inside it, and `--lock`.
     public var lockChecked: [String] = []
+    /// False after a quick look: every document was hashed, but large blobs were not read.
+    public var thorough = true
+    /// The manifests, indexes and configs, by digest (each checked against its digest).
+    public var documents: [Digest: Data] = [:]
 
     enum CodingKeys: String, CodingKey { case bundle, entries, blobs, bytes, checksumFile, lockChecked }
 }
@@ -46,19 +50,23 @@ public struct BundleVerifier: Sendable {
         self.progress = progress
     }
 
-    public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil) async throws -> VerifiedBundle {
+    /// With `thorough` false, large blobs are not read (see `LayoutScanner`): the graph, the
+    /// documents and the locks are checked, the layer bytes are not.
+    public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true) async throws -> VerifiedBundle {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LayoutDefect(entry: path, problem: "no such file")
         }
-        let expectedChecksum = try BundleChecksum.read(for: path)
+        let expectedChecksum = thorough ? try BundleChecksum.read(for: path) : nil
         progress.setTotal(FileDescriptor.size(atPath: path) ?? 0)
         let progress = self.progress
         // The whole-file hash rides along the same read, on another core.
         let snapshot = try await offload {
-            try LayoutScanner.scan(path, hashingWholeFile: expectedChecksum != nil, progress: progress.advance)
+            try LayoutScanner.scan(path, hashingWholeFile: expectedChecksum != nil, hashingLargeBlobs: thorough, progress: progress.advance)
         }
         progress.finish()
         var verified = try Self.checkGraph(snapshot, bundle: path)
+        verified.thorough = thorough
+        verified.documents = snapshot.documents
         if let expectedChecksum {
             let actual = snapshot.archiveDigest
             guard actual == expectedChecksum else {

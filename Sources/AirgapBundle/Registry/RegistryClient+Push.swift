@@ -1,0 +1,155 @@
+import Foundation
+import Manifests
+import OCILayout
+
+/// Where a blob's bytes are: a region of the bundle tarball, read in place.
+public struct BlobSource: @unchecked Sendable {
+    public var file: FileDescriptor
+    public var offset: Int64
+    public var descriptor: Descriptor
+
+    public init(file: FileDescriptor, offset: Int64, descriptor: Descriptor) {
+        self.file = file
+        self.offset = offset
+        self.descriptor = descriptor
+    }
+}
+
+/// How a blob reached the registry.
+public enum BlobPushOutcome: String, Codable, Sendable { case existed, mounted, sent }
+
+extension RegistryClient {
+    /// Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size, so a
+    /// broken connection costs one chunk, not the blob.
+    public static let chunkSize: Int64 = 32 << 20
+
+    /// Whether the repository already has the blob (HEAD, no write).
+    public func blobExists(repository: String, digest: Digest) throws -> Bool {
+        let url = endpoint.url("/v2/\(repository)/blobs/\(digest)")
+        let response = try retry.run({ _ in
+            try send(HTTPRequest(method: "HEAD", url: url), repository: repository, actions: "pull,push")
+        }, onRetry: retryNotice(url))
+        return response.isSuccess
+    }
+
+    /// The digest a manifest reference (tag or digest) currently points at, or nil.
+    public func manifestDigest(repository: String, reference: String, mediaType: String) throws -> Digest? {
+        let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
+        let request = HTTPRequest(method: "HEAD", url: url, headers: [("Accept", ([mediaType] + MediaType.manifestAccept).joined(separator: ", "))])
+        let response = try retry.run({ _ in try send(request, repository: repository, actions: "pull,push") }, onRetry: retryNotice(url))
+        guard response.isSuccess else { return nil }
+        return response.header("docker-content-digest").flatMap { try? Digest(parsing: $0) }
+    }
+
+    /// Puts one blob into `repository`: mounted from `mountFrom` when the registry agrees,
+    /// otherwise uploaded, in one PUT or in chunks. A failed chunk resumes from the offset the
+    /// registry reports it holds.
+    public func pushBlob(_ source: BlobSource, repository: String, mountFrom: String?,
+                         progress: @escaping (Int64) throws -> Void) throws -> BlobPushOutcome {
+        let digest = source.descriptor.digest
+        var start = endpoint.url("/v2/\(repository)/blobs/uploads/")
+        if let mountFrom {
+            var components = URLComponents(url: start, resolvingAgainstBaseURL: false)!
+            components.queryItems = [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)]
+            start = components.url!
+        }
+        let opened = try retry.run({ _ in
+            try send(HTTPRequest(method: "POST", url: start), repository: repository, actions: "pull,push", alsoPulling: mountFrom)
+        }, onRetry: retryNotice(start))
+        if opened.status == 201, mountFrom != nil { return .mounted }
+        guard opened.status == 202, var location = location(of: opened, relativeTo: start) else {
+            throw unexpected(opened, start)
+        }
+
+        let size = source.descriptor.size
+        if size <= Self.chunkSize {
+            let url = appendingDigest(location, digest)
+            let response = try retry.run({ attempt -> HTTPResponse in
+                if attempt > 1 {
+                    // The session may have kept part of a broken body: start a fresh one.
+                    let reopened = try send(HTTPRequest(method: "POST", url: endpoint.url("/v2/\(repository)/blobs/uploads/")), repository: repository, actions: "pull,push")
+                    guard reopened.status == 202, let fresh = self.location(of: reopened, relativeTo: start) else { throw unexpected(reopened, start) }
+                    location = fresh
+                }
+                let target = attempt > 1 ? appendingDigest(location, digest) : url
+                let request = HTTPRequest(method: "PUT", url: target, headers: [("Content-Type", "application/octet-stream")],
+                                          body: .file(source.file, offset: source.offset, length: size))
+                let response = try send(request, repository: repository, actions: "pull,push")
+                if response.status >= 500 || response.status == 429 { throw unexpected(response, target) }
+                return response
+            }, onRetry: retryNotice(url))
+            guard response.status == 201 else { throw unexpected(response, url) }
+            try progress(size)
+            return .sent
+        }
+
+        var offset: Int64 = 0
+        while offset < size {
+            let length = min(Self.chunkSize, size - offset)
+            let chunkStart = offset
+            let response = try retry.run({ attempt -> HTTPResponse in
+                var from = chunkStart
+                if attempt > 1 {
+                    // Ask how much the registry kept; distribution appends whatever arrived.
+                    let status = try send(HTTPRequest(method: "GET", url: location), repository: repository, actions: "pull,push")
+                    if status.status == 204, let range = status.header("range"), let end = range.split(separator: "-").last.flatMap({ Int64($0) }) {
+                        from = end + 1
+                        location = self.location(of: status, relativeTo: location) ?? location
+                    }
+                }
+                let count = chunkStart + length - from
+                guard count > 0 else { return HTTPResponse(status: 202, headers: ["location": [location.absoluteString]]) }
+                let request = HTTPRequest(method: "PATCH", url: location, headers: [
+                    ("Content-Type", "application/octet-stream"), ("Content-Range", "\(from)-\(from + count - 1)")],
+                    body: .file(source.file, offset: source.offset + from, length: count))
+                let response = try send(request, repository: repository, actions: "pull,push")
+                if response.status >= 500 || response.status == 429 { throw unexpected(response, location) }
+                return response
+            }, onRetry: retryNotice(location))
+            guard response.status == 202, let next = self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
+            location = next
+            offset += length
+            try progress(length)
+        }
+        let close = appendingDigest(location, digest)
+        let closed = try retry.run({ _ -> HTTPResponse in
+            let response = try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
+            if response.status >= 500 || response.status == 429 { throw unexpected(response, close) }
+            return response
+        }, onRetry: retryNotice(close))
+        guard closed.status == 201 else { throw unexpected(closed, close) }
+        return .sent
+    }
+
+    /// PUTs a manifest under `reference` (its digest, or a tag). The registry must answer with
+    /// the same digest: a registry that rewrites manifests would break digest-pinned references.
+    public func putManifest(_ data: Data, mediaType: String, repository: String, reference: String) throws {
+        let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
+        let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", mediaType)], body: .data(data))
+        let response = try retry.run({ _ -> HTTPResponse in
+            let response = try send(request, repository: repository, actions: "pull,push")
+            if response.status >= 500 || response.status == 429 { throw unexpected(response, url) }
+            return response
+        }, onRetry: retryNotice(url))
+        guard response.status == 201 || response.status == 200 else { throw unexpected(response, url) }
+        let digest = Digest.sha256(of: data)
+        if let stored = response.header("docker-content-digest").flatMap({ try? Digest(parsing: $0) }), stored != digest {
+            throw RegistryError.digestMismatch(what: "\(endpoint.name)/\(repository):\(reference)", expected: digest.description, actual: stored.description)
+        }
+    }
+
+    private func location(of response: HTTPResponse, relativeTo base: URL) -> URL? {
+        response.header("location").flatMap { URL(string: $0, relativeTo: base)?.absoluteURL }
+    }
+
+    private func appendingDigest(_ url: URL, _ digest: Digest) -> URL {
+        var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
+        components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "digest", value: digest.description)]
+        return components.url!
+    }
+
+    private func unexpected(_ response: HTTPResponse, _ url: URL) -> RegistryError {
+        .unexpectedStatus(url: url, status: response.status, detail: RegistryError.detail(fromBody: response.errorBody),
+                          retryAfter: response.header("retry-after").flatMap(Double.init))
+    }
+}

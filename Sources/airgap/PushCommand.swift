@@ -1,0 +1,113 @@
+import AirgapBundle
+import ArgumentParser
+import Foundation
+import Manifests
+import OCILayout
+
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify a bundle, then push its images, JARs and chart to the internal registry with digests unchanged.",
+        discussion: """
+        Nothing is written (to the registry or the chart) before the whole bundle verifies. What the registry \
+        already holds is not sent again, so a push killed at any point completes when run again.
+        """)
+
+    @Argument(help: "The bundle tarball.")
+    var bundle: String
+
+    @Option(help: ArgumentHelp("The internal registry.", valueName: "HOST[:PORT]"))
+    var registry: String
+
+    @Option(help: ArgumentHelp("Path prepended to every repository.", valueName: "PATH"))
+    var prefix = ""
+
+    @Flag(help: "One path component per repository under the prefix (library/flink -> library-flink), for registries like OpenShift's.")
+    var flatten = false
+
+    @Option(help: "Blobs uploaded at once.")
+    var jobs = 3
+
+    @Option(name: .customLong("chart-dir"), help: ArgumentHelp("Chart whose files/libs/ receives the locked JARs and which gets values-airgap.yaml.", valueName: "DIR"))
+    var chartDirectory: String?
+
+    @Flag(help: "With --chart-dir: remove JARs from files/libs/ that the lock does not name.")
+    var prune = false
+
+    @Option(name: .customLong("openshift-manifests"), help: ArgumentHelp("Write ImageDigestMirrorSet and ImageTagMirrorSet YAML here.", valueName: "DIR"))
+    var openshiftManifests: String?
+
+    @Option(help: ArgumentHelp("Also check the bundle against this lockfile.", valueName: "PATH"))
+    var lock: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Print what would be sent, skipped and written; write nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Credentials file (containers auth.json or docker config.json).", valueName: "FILE"))
+    var authfile: String?
+
+    @Option(help: "User name for the registry; the password comes from --password-stdin.")
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the registry password from standard input.")
+    var passwordStdin = false
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust the CA certificates in this PEM file.", valueName: "FILE"))
+    var caFiles: [String] = []
+
+    @Option(name: .customLong("certs-dir"), help: ArgumentHelp("Look for HOST[:PORT]/*.crt here instead of the containers certs.d folders.", valueName: "DIR"))
+    var certsDirectories: [String] = []
+
+    @Flag(help: "Do not check the registry's TLS certificate.")
+    var insecure = false
+
+    @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to the registry.")
+    var plainHTTP = false
+
+    @Option(name: .customLong("retry-times"), help: "Attempts for a request that fails with 429, 5xx or a broken connection.")
+    var retryTimes = 5
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard (1...32).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 32") }
+        guard !registry.contains("/"), !registry.isEmpty else { throw ValidationError("--registry takes HOST[:PORT]; put a path in --prefix") }
+        guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
+        guard retryTimes >= 1 else { throw ValidationError("--retry-times must be at least 1") }
+    }
+
+    func run() async throws {
+        var credentials = CredentialStore.standard(authFile: authfile)
+        if let username {
+            let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .newlines)
+            credentials.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
+        }
+        let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories,
+                             skipVerification: insecure)
+        let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
+        let client = RegistryClient(endpoint: hosts.endpoint(for: registry), transport: CurlTransport(trust: trust),
+                                    credentials: credentials, retry: RetryPolicy(attempts: retryTimes), onRetry: logToStderr)
+        var external: (lock: Lockfile, path: String)?
+        if let lock {
+            guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
+            external = (parsed, lock)
+        }
+        let options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
+                                  chartDirectory: chartDirectory, prune: prune, openshiftManifests: openshiftManifests)
+        let started = Date()
+        let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
+            .push(bundle, lock: external, options: options)
+        if outputOptions.json { return try outputOptions.printJSON(summary) }
+        if dryRun {
+            print(summary.plan.isEmpty ? "nothing to do: \(registry) holds everything" : summary.plan.joined(separator: "\n"))
+            return
+        }
+        for entry in summary.entries { print("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.target)") }
+        for stray in summary.strayJars where !summary.jarsPruned.contains(stray) {
+            print("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
+        }
+        print("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
+              + (summary.jarsWritten.isEmpty ? "" : "; \(summary.jarsWritten.count) JARs into \(chartDirectory ?? "")/files/libs")
+              + (summary.jarsPruned.isEmpty ? "" : ", \(summary.jarsPruned.count) stray removed"))
+    }
+}
