@@ -3,6 +3,8 @@
 #   pack   vs `skopeo copy docker://… oci-archive:…`   (target: airgap ≤ 0.5× skopeo's time)
 #   verify vs `openssl dgst -sha256` on the same tar     (target: ≥ 0.85× openssl's throughput)
 #   peak RSS of airgap pack/verify at two bundle sizes  (target: ≤ 64 MiB and flat)
+#   push   vs `skopeo copy oci-archive:… docker://…` into fresh registries of the same kind
+#          (target: ≤ 0.6× skopeo's time, RSS ≤ 64 MiB, no extra disk); a second push sends nothing
 # Data: an image of ${BENCH_LAYERS:-10} gzip layers, ${BENCH_MIB:-1100} MiB in all, in a loopback registry.
 # Caches are dropped only where possible (root); every tool reads the same warm registry.
 set -euo pipefail
@@ -37,7 +39,7 @@ for size in small large; do
   rm -rf "$work/layout-$size"
   printf 'images:\n  - ref: %s/bench/%s:1\n' "$host" "$size" > "$work/$size.yaml"
 
-  measure "airgap-pack-$size" "$airgap" pack --quiet --spec "$work/$size.yaml" --output "$work/$size.tar" \
+  measure "airgap-pack-$size" "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" --output "$work/$size.tar" \
     --cache "$work/cache-$size" --insecure-registry "$host"
   measure "airgap-verify-$size" "$airgap" verify --quiet "$work/$size.tar"
   rm -rf "$work/cache-$size"
@@ -47,6 +49,22 @@ measure skopeo-pack skopeo copy --quiet --src-tls-verify=false "docker://$host/b
 measure openssl-dgst openssl dgst -sha256 "$work/large.tar"
 measure airgap-verify-large "$airgap" verify --quiet "$work/large.tar"
 rm -f "$work/skopeo.tar"
+
+# Push: each tool into its own fresh registry; temporary files counted by sampling TMPDIR.
+peak_tmp() { # label dir command...: runs the command with TMPDIR=dir, records the peak KiB used there
+  local label=$1 dir=$2; shift 2
+  mkdir -p "$dir"; echo 0 > "$work/$label.tmp"
+  ( while sleep 0.1; do du -sk "$dir" 2>/dev/null | cut -f1; done ) > "$work/$label.samples" &
+  local sampler=$!
+  measure "$label" env TMPDIR="$dir" "$@"
+  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
+  sort -n "$work/$label.samples" | tail -n1 > "$work/$label.tmp"
+}
+start_registry "$work/internal-airgap"; airgap_host=127.0.0.1:$REGISTRY_PORT
+start_registry "$work/internal-skopeo"; skopeo_host=127.0.0.1:$REGISTRY_PORT
+peak_tmp airgap-push "$work/tmp-airgap" "$airgap" push --quiet "$work/large.tar" --registry "$airgap_host" --plain-http
+measure airgap-push-again "$airgap" push --quiet "$work/large.tar" --registry "$airgap_host" --plain-http
+peak_tmp skopeo-push "$work/tmp-skopeo" skopeo copy --quiet --dest-tls-verify=false "oci-archive:$work/large.tar:$host/bench/large:1" "docker://$skopeo_host/bench/large:1"
 
 bytes=$(stat -c %s "$work/large.tar")
 python3 - "$work" "$bytes" <<'PY'
@@ -62,11 +80,19 @@ verify, verify_rss = read("airgap-verify-large")
 openssl, _ = read("openssl-dgst")
 _, pack_rss_small = read("airgap-pack-small")
 _, verify_rss_small = read("airgap-verify-small")
+push, push_rss = read("airgap-push")
+again, _ = read("airgap-push-again")
+skopeo_push, skopeo_push_rss = read("skopeo-push")
+tmp = lambda label: int((open(f"{work}/{label}.tmp").read().strip() or "0")) / 1024
 rows = [
     ("pack (cold cache), s", f"{pack:.2f}", f"skopeo {skopeo:.2f}", f"{pack / skopeo:.2f}x", "<= 0.50x"),
     ("verify, MiB/s", f"{mib / verify:.0f}", f"openssl {mib / openssl:.0f}", f"{openssl / verify:.2f}x", ">= 0.85x"),
     ("peak RSS pack, MiB (1/4 size -> full)", f"{pack_rss_small:.0f} -> {pack_rss:.0f}", f"skopeo {skopeo_rss:.0f}", "", "<= 64, flat"),
     ("peak RSS verify, MiB (1/4 size -> full)", f"{verify_rss_small:.0f} -> {verify_rss:.0f}", "", "", "<= 64, flat"),
+    ("push (verify + upload), s", f"{push:.2f}", f"skopeo {skopeo_push:.2f}", f"{push / skopeo_push:.2f}x", "<= 0.60x"),
+    ("push again (nothing to send), s/GiB", f"{again / (mib / 1024):.2f}", "", "", "well under 1"),
+    ("peak RSS push, MiB", f"{push_rss:.0f}", f"skopeo {skopeo_push_rss:.0f}", "", "<= 64"),
+    ("peak temporary disk in push, MiB", f"{tmp('airgap-push'):.0f}", f"skopeo {tmp('skopeo-push'):.0f}", "", "0"),
 ]
 print(f"bundle: {mib:.0f} MiB, {sys.argv[2]} bytes")
 print(f"| {'measure':40} | {'airgap':>10} | {'reference':>16} | {'ratio':>6} | {'target':>11} |")

@@ -21,7 +21,7 @@ public enum BlobPushOutcome: String, Codable, Sendable { case existed, mounted, 
 extension RegistryClient {
     /// Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size, so a
     /// broken connection costs one chunk, not the blob.
-    public static let chunkSize: Int64 = 32 << 20
+    public static let chunkSize: Int64 = 128 << 20
 
     /// Whether the repository already has the blob (HEAD, no write).
     public func blobExists(repository: String, digest: Digest) throws -> Bool {

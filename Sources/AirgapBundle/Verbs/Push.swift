@@ -164,8 +164,18 @@ public struct Pusher: Sendable {
             return summary
         }
 
-        // Something will be written: every byte of the bundle must verify first.
-        let full = try await BundleVerifier(progress: TransferProgress(label: "verify", enabled: progress.isEnabled)).verify(bundle, lock: external, thorough: true)
+        // Something will be written: every byte of the bundle must verify first. The quick look
+        // checked every header, document and lock; the large blobs are now hashed in place, on
+        // all cores. (The registry checks each digest again as the blob arrives, so the tarball's
+        // checksum file adds nothing here.)
+        let large = quick.blobSizes.compactMap { digest, size -> ParallelBlobCheck.Blob? in
+            guard quick.documents[digest] == nil, let offset = quick.blobOffsets[digest.description] else { return nil }
+            return ParallelBlobCheck.Blob(digest: digest, headerOffset: offset, size: size)
+        }
+        let verifyProgress = TransferProgress(label: "verify", total: large.reduce(0) { $0 + $1.size }, enabled: progress.isEnabled)
+        try await offload { try ParallelBlobCheck.verify(bundle, blobs: large, progress: verifyProgress.advance) }
+        verifyProgress.finish()
+        let full = quick
         summary.verification = "full"
 
         let file = try FileDescriptor.openForReading(bundle)

@@ -33,6 +33,8 @@ public struct VerifiedBundle: Encodable, Sendable {
     public var thorough = true
     /// The manifests, indexes and configs, by digest (each checked against its digest).
     public var documents: [Digest: Data] = [:]
+    /// Every blob's size (from its tar header, and after a thorough pass from its bytes).
+    public var blobSizes: [Digest: Int64] = [:]
 
     enum CodingKeys: String, CodingKey { case bundle, entries, blobs, bytes, checksumFile, lockChecked }
 }
@@ -51,12 +53,15 @@ public struct BundleVerifier: Sendable {
     }
 
     /// With `thorough` false, large blobs are not read (see `LayoutScanner`): the graph, the
-    /// documents and the locks are checked, the layer bytes are not.
-    public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true) async throws -> VerifiedBundle {
+    /// documents and the locks are checked, the layer bytes are not. With `checkingChecksumFile`
+    /// false, `<bundle>.sha256` is left alone: every blob is still hashed, and the lock inside
+    /// covers `index.json`.
+    public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true,
+                       checkingChecksumFile: Bool = true) async throws -> VerifiedBundle {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LayoutDefect(entry: path, problem: "no such file")
         }
-        let expectedChecksum = thorough ? try BundleChecksum.read(for: path) : nil
+        let expectedChecksum = thorough && checkingChecksumFile ? try BundleChecksum.read(for: path) : nil
         progress.setTotal(FileDescriptor.size(atPath: path) ?? 0)
         let progress = self.progress
         // The whole-file hash rides along the same read, on another core.
@@ -67,6 +72,7 @@ public struct BundleVerifier: Sendable {
         var verified = try Self.checkGraph(snapshot, bundle: path)
         verified.thorough = thorough
         verified.documents = snapshot.documents
+        verified.blobSizes = snapshot.blobSizes
         if let expectedChecksum {
             let actual = snapshot.archiveDigest
             guard actual == expectedChecksum else {

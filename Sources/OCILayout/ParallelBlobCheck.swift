@@ -1,0 +1,71 @@
+import Foundation
+import Manifests
+
+/// Hashes blobs of a tarball in place, several at once, from where their headers are: the same
+/// proof as the streaming pass (every byte against its name), on all cores. For callers that
+/// already know the layout from a quick scan (`LayoutScanner` without large blobs).
+public enum ParallelBlobCheck {
+    public struct Blob: Sendable {
+        public var digest: Digest
+        public var headerOffset: Int64
+        public var size: Int64
+
+        public init(digest: Digest, headerOffset: Int64, size: Int64) {
+            self.digest = digest
+            self.headerOffset = headerOffset
+            self.size = size
+        }
+    }
+
+    /// Throws a `LayoutDefect` naming the first blob (in tar order) whose bytes do not match.
+    public static func verify(_ path: String, blobs: [Blob], width: Int = ProcessInfo.processInfo.activeProcessorCount,
+                              progress: @escaping @Sendable (Int64) -> Void = { _ in }) throws {
+        let file = try FileDescriptor.openForReading(path)
+        // Largest first, so the cores finish together.
+        let ordered = blobs.sorted { $0.size > $1.size }
+        final class Failures: @unchecked Sendable {
+            let lock = NSLock()
+            var byOffset: [Int64: Error] = [:]
+            func add(_ offset: Int64, _ error: Error) { lock.lock(); byOffset[offset] = error; lock.unlock() }
+        }
+        let failures = Failures()
+        let next = NSLock()
+        var cursor = 0
+        DispatchQueue.concurrentPerform(iterations: max(1, min(width, ordered.count))) { _ in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+            defer { buffer.deallocate() }
+            while true {
+                next.lock()
+                guard cursor < ordered.count else { next.unlock(); return }
+                let blob = ordered[cursor]
+                cursor += 1
+                next.unlock()
+                let name = LayoutPath.blobName(blob.digest)
+                do {
+                    var position = try TarEntryLocator.dataOffset(in: file, headerOffset: blob.headerOffset, expectedSize: blob.size)
+                    let end = position + blob.size
+                    let hasher = SHA256Hasher()
+                    while position < end {
+                        let count = pread(file.raw, buffer.baseAddress, min(buffer.count, Int(end - position)), off_t(position))
+                        guard count > 0 else {
+                            throw LayoutDefect(entry: name, problem: "cannot be read to its end; the bundle is truncated")
+                        }
+                        let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                        hasher.update(chunk)
+                        progress(Int64(count))
+                        position += Int64(count)
+                    }
+                    let actual = hasher.finalize()
+                    guard actual == blob.digest else {
+                        throw LayoutDefect(entry: name, problem: "content hashes to \(actual), not to its name; the blob was altered or damaged")
+                    }
+                } catch let defect as LayoutDefect {
+                    failures.add(blob.headerOffset, defect)
+                } catch {
+                    failures.add(blob.headerOffset, LayoutDefect(entry: name, problem: "\(error)"))
+                }
+            }
+        }
+        if let first = failures.byOffset.min(by: { $0.key < $1.key }) { throw first.value }
+    }
+}
