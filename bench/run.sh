@@ -50,11 +50,13 @@ measure openssl-dgst openssl dgst -sha256 "$work/large.tar"
 measure airgap-verify-large "$airgap" verify --quiet "$work/large.tar"
 rm -f "$work/skopeo.tar"
 
-# Push: each tool into its own fresh registry; temporary files counted by sampling TMPDIR.
-peak_tmp() { # label dir command...: runs the command with TMPDIR=dir, records the peak KiB used there
+# Push: each tool into its own fresh registry. Temporary files are counted by sampling TMPDIR
+# and /var/tmp (where containers tools put big temporary files) above what they held before.
+peak_tmp() { # label dir command...: runs the command with TMPDIR=dir, records the peak KiB of temporary files
   local label=$1 dir=$2; shift 2
-  mkdir -p "$dir"; echo 0 > "$work/$label.tmp"
-  ( while sleep 0.1; do du -sk "$dir" 2>/dev/null | cut -f1; done ) > "$work/$label.samples" &
+  mkdir -p "$dir"
+  local before; before=$(du -sk /var/tmp 2>/dev/null | cut -f1)
+  ( while sleep 0.1; do echo $(( $(du -sk "$dir" 2>/dev/null | cut -f1) + $(du -sk /var/tmp 2>/dev/null | cut -f1) - before )); done ) > "$work/$label.samples" &
   local sampler=$!
   measure "$label" env TMPDIR="$dir" "$@"
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true

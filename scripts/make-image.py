@@ -25,7 +25,7 @@ def write_blob(layout, data):
     return {"digest": "sha256:" + digest, "size": len(data)}
 
 
-def layer(name, size, rng, level):
+def layer(name, size, rng, level, extra_files=()):
     payload = rng.randbytes(size)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -33,6 +33,12 @@ def layer(name, size, rng, level):
         info.size = size
         info.mtime = 0
         tar.addfile(info, io.BytesIO(payload))
+        for path in extra_files:
+            extra = tarfile.TarInfo(path)
+            content = rng.randbytes(1024)
+            extra.size = len(content)
+            extra.mtime = 0
+            tar.addfile(extra, io.BytesIO(content))
     tar_bytes = raw.getvalue()
     compressed = gzip.compress(tar_bytes, compresslevel=level, mtime=0)
     return compressed, "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
@@ -49,6 +55,7 @@ def main():
     parser.add_argument("--gzip-level", type=int, default=1, help="0 stores without compressing (fast, big)")
     parser.add_argument("--attestation", action="store_true", help="add an unknown/unknown attestation manifest")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the config's Env")
+    parser.add_argument("--file", action="append", default=[], help="a path (e.g. opt/flink/lib/flink-json-1.17.1.jar) to add to the base layer")
     args = parser.parse_args()
 
     layout = args.out
@@ -58,7 +65,7 @@ def main():
     platforms = args.platform or ["linux/amd64"]
 
     base_rng = random.Random(f"{args.seed}/base")
-    base = layer("base.bin", args.layer_size, base_rng, args.gzip_level)
+    base = layer("base.bin", args.layer_size, base_rng, args.gzip_level, args.file)
     manifests = []
     for platform in platforms:
         parts = platform.split("/")

@@ -41,4 +41,58 @@ public enum ArchiveProbe {
         }
         return nil
     }
+
+    /// Entry names of a (compressed or not) tar stored at `offset..<offset+length` of `file`:
+    /// an image layer read in place inside a bundle.
+    public static func entryNames(inLayerAt offset: Int64, length: Int64, of file: FileDescriptor) throws -> [String] {
+        guard let handle = archive_read_new() else { throw LayoutError.archive(path: file.path, message: "libarchive: out of memory") }
+        defer { archive_read_free(handle) }
+        archive_read_support_format_tar(handle)
+        archive_read_support_filter_gzip(handle)
+        archive_read_support_filter_zstd(handle)
+        let region = RegionReader(file: file, start: offset, end: offset + length)
+        guard archive_read_open2(handle, Unmanaged.passUnretained(region).toOpaque(), nil, regionRead, nil, nil) == ARCHIVE_OK else {
+            throw LayoutError.archive(path: file.path, message: "layer at \(offset) is not a tar: \(String(cString: archive_error_string(handle)))")
+        }
+        defer { archive_read_close(handle) }
+        var names: [String] = []
+        var entry: OpaquePointer?
+        while true {
+            let status = archive_read_next_header(handle, &entry)
+            if status == ARCHIVE_EOF { return names }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
+                throw LayoutError.archive(path: file.path, message: "layer at \(offset): \(archive_error_string(handle).map { String(cString: $0) } ?? "unreadable")")
+            }
+            if let name = archive_entry_pathname(entry) { names.append(String(cString: name)) }
+        }
+    }
+}
+
+/// A window of a file handed to libarchive block by block.
+private final class RegionReader {
+    let file: FileDescriptor
+    var position: Int64
+    let end: Int64
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+
+    init(file: FileDescriptor, start: Int64, end: Int64) {
+        self.file = file
+        self.position = start
+        self.end = end
+    }
+
+    deinit { buffer.deallocate() }
+}
+
+private func regionRead(
+    _ archive: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?
+) -> la_ssize_t {
+    let region = Unmanaged<RegionReader>.fromOpaque(context!).takeUnretainedValue()
+    let wanted = Int(min(Int64(region.buffer.count), region.end - region.position))
+    guard wanted > 0 else { return 0 }
+    let count = pread(region.file.raw, region.buffer.baseAddress, wanted, off_t(region.position))
+    guard count > 0 else { return -1 }
+    region.position += Int64(count)
+    out?.pointee = UnsafeRawPointer(region.buffer.baseAddress)
+    return count
 }

@@ -1,6 +1,7 @@
 import AirgapBundle
 import ArgumentParser
 import Foundation
+import Manifests
 import OCILayout
 
 /// How to reach registries: the same flags skopeo users know, where there is one.
@@ -104,6 +105,13 @@ struct OutputOptions: ParsableArguments {
     func printJSON<T: Encodable>(_ value: T) throws {
         let data = try JSONEncoder.canonical(pretty: true).encode(value)
         FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+/// Flink compatibility findings, printed as warnings by `lock` and `pack`: `audit` is the gate.
+func warnAboutCompatibility(_ lock: Lockfile) {
+    for finding in Auditor.compatibilityFindings(lock) {
+        logToStderr("warning: \(finding.id) \(finding.artifact): \(finding.message); fix: \(finding.fix)")
     }
 }
 

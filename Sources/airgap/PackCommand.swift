@@ -21,6 +21,7 @@ struct Lock: AsyncParsableCommand {
         let resolved = try await resolver.resolve(spec)
         let lock = resolved.lockfile(specDigest: spec.canonicalDigest)
         try LockfileStore.write(lock, to: options.lockPath)
+        warnAboutCompatibility(lock)
         if outputOptions.json { return try outputOptions.printJSON(lock) }
         print("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
               + (lock.unresolved.isEmpty ? "" : "; \(lock.unresolved.count) unresolved"))
@@ -53,6 +54,7 @@ struct Pack: AsyncParsableCommand {
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
         let summary = try await Packer(resolver: resolver, jobs: jobs, progress: progress)
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
+        if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         for entry in summary.entries {
             print("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")

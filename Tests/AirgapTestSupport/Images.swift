@@ -6,10 +6,12 @@ public enum TestImages {
     @discardableResult
     public static func build(
         layout: String, ref: String, platforms: [String] = ["linux/amd64"], layers: Int = 3, layerSize: Int = 48 * 1024,
-        seed: String = "airgap", attestation: Bool = false
+        seed: String = "airgap", attestation: Bool = false, env: [String] = [], files: [String] = []
     ) throws -> String {
         var arguments = [Paths.script("make-image.py"), "--out", layout, "--ref", ref, "--layers", "\(layers)",
                          "--layer-size", "\(layerSize)", "--seed", seed]
+        for entry in env { arguments += ["--env", entry] }
+        for file in files { arguments += ["--file", file] }
         for platform in platforms { arguments += ["--platform", platform] }
         if attestation { arguments.append("--attestation") }
         return try Command.check("python3", arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)

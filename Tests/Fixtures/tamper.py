@@ -5,6 +5,7 @@
   tamper.py truncate BUNDLE BYTES          cut the file to BYTES bytes
   tamper.py append BUNDLE NAME [--symlink TARGET]  add an entry (e.g. ../evil) before the end marker
   tamper.py offset BUNDLE MEMBER           print where MEMBER's data starts
+  tamper.py remove BUNDLE MEMBER           drop MEMBER from the tar
 """
 import io
 import sys
@@ -46,6 +47,13 @@ def main():
             info.size = len(payload)
         with tarfile.open(bundle, "w", format=tarfile.USTAR_FORMAT) as tar:
             tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
+            for member, data in members:
+                tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    elif command == "remove":
+        name = sys.argv[3]
+        with tarfile.open(bundle) as tar:
+            members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers() if m.name != name]
+        with tarfile.open(bundle, "w", format=tarfile.USTAR_FORMAT) as tar:
             for member, data in members:
                 tar.addfile(member, io.BytesIO(data) if data is not None else None)
     elif command == "offset":

@@ -1,0 +1,77 @@
+import AirgapBundle
+import ArgumentParser
+import Foundation
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the lock, and a bundle, chart and registry against it and against Flink; exit non-zero on findings.",
+        discussion: "Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 the audit itself could not run. --json prints the report sorted, for pipelines.")
+
+    enum Threshold: String, ExpressibleByArgument, CaseIterable { case error, warning }
+
+    @Option(help: ArgumentHelp("The lockfile.", valueName: "PATH"))
+    var lock = "bundle.lock"
+
+    @Option(help: ArgumentHelp("Also check that the lock still describes this spec.", valueName: "FILE"))
+    var spec: String?
+
+    @Option(help: ArgumentHelp("Check this bundle against the lock (and read the Flink image's own lib/ from it).", valueName: "FILE"))
+    var bundle: String?
+
+    @Option(name: .customLong("chart-dir"), help: ArgumentHelp("Check the chart's image settings and files/libs against the lock.", valueName: "DIR"))
+    var chartDirectory: String?
+
+    @Option(help: ArgumentHelp("Check that every locked image and platform manifest is in this registry.", valueName: "HOST[:PORT]"))
+    var registry: String?
+
+    @Option(help: "With --registry: the path push put repositories under.")
+    var prefix = ""
+
+    @Flag(help: "With --registry: repositories were pushed with --flatten.")
+    var flatten = false
+
+    @Option(name: .customLong("fail-on"), help: "Lowest severity that fails the audit.")
+    var failOn: Threshold = .error
+
+    @Option(help: ArgumentHelp("Credentials file for --registry.", valueName: "FILE"))
+    var authfile: String?
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust these CA certificates for --registry.", valueName: "FILE"))
+    var caFiles: [String] = []
+
+    @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to --registry.")
+    var plainHTTP = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        var request = AuditRequest(lockPath: lock, specPath: spec, bundlePath: bundle, chartDirectory: chartDirectory)
+        if let registry {
+            let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
+            request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), transport: CurlTransport(trust: TLSTrust(caFiles: caFiles)),
+                                              credentials: CredentialStore.standard(authFile: authfile), retry: RetryPolicy(attempts: 3))
+            request.push = PushOptions(registry: registry, prefix: prefix, flatten: flatten)
+        }
+        let report: AuditReport
+        do { report = try await Auditor().audit(request) } catch {
+            FileHandle.standardError.write(Data("airgap: audit could not run: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let threshold: Finding.Severity = failOn == .error ? .error : .warning
+        if json {
+            let data = try JSONEncoder.canonical(pretty: true).encode(report)
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        } else if report.findings.isEmpty {
+            print("audit: no findings (\(report.checked.joined(separator: ", ")) checked)")
+        } else {
+            let rows = report.findings.map { [$0.severity.rawValue, $0.id, $0.artifact, "\($0.message); fix: \($0.fix)"] }
+            let widths = (0..<3).map { column in (rows + [["SEVERITY", "ID", "ARTIFACT", ""]]).map { $0[column].count }.max() ?? 0 }
+            for row in [["SEVERITY", "ID", "ARTIFACT", "FINDING"]] + rows {
+                print((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
+            }
+            print("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked)")
+        }
+        if report.worst(atLeast: threshold) { throw ExitCode(1) }
+    }
+}
