@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole flow on one machine, on loopback defaults: an "upstream" registry filled with a
 # two-platform Flink-like image and a small single-platform one, a Maven repository served over
-# HTTP with .sha1/.sha512 files, the chart of charts/flink-cdc; then lock, pack, verify, inspect.
-# Everything it makes lives under ${DEMO_DIR:-./demo-work}; the servers stop at exit.
+# HTTP with .sha1/.sha512 files, the chart of charts/flink-cdc; then lock, pack, verify, inspect
+# on the "connected" side, and push (into an "internal" registry with TLS and a password) and
+# audit on the "enclave" side. Everything lives under ${DEMO_DIR:-./demo-work}; servers stop at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -65,4 +66,35 @@ echo "== airgap inspect"
 "$airgap" inspect "$work/bundle.tar"
 echo "== skopeo reads the bundle"
 skopeo inspect --raw "oci-archive:$work/bundle.tar:docker.io/library/flink:1.17.1" | head -c 200; echo
+
+echo "== the enclave: an internal registry with TLS and htpasswd"
+mkdir -p "$work/internal"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$work/internal/key.pem" -out "$work/internal/ca.crt" 2>/dev/null
+htpasswd -Bbn operator demo-password > "$work/internal/htpasswd"
+internal_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/internal/registry.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $work/internal/storage}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$internal_port, secret: demo, tls: {certificate: $work/internal/ca.crt, key: $work/internal/key.pem}}
+auth: {htpasswd: {realm: internal, path: $work/internal/htpasswd}}
+YAML
+docker-registry serve "$work/internal/registry.yml" >"$work/internal/registry.log" 2>&1 &
+REGISTRY_PIDS="$REGISTRY_PIDS $!"
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$internal_port) 2>/dev/null && break; sleep 0.05; done
+internal=127.0.0.1:$internal_port
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$internal" "$(printf operator:demo-password | base64)" > "$work/internal/auth.json"
+cp -r "$root/charts/flink-cdc" "$work/chart"
+
+echo "== airgap push (verify first, then images, JARs, chart, libs image; files/libs and values-airgap.yaml)"
+"$airgap" push "$work/bundle.tar" --registry "$internal" --prefix flink --authfile "$work/internal/auth.json" \
+  --ca-file "$work/internal/ca.crt" --chart-dir "$work/chart" --openshift-manifests "$work/openshift"
+echo "== airgap push again: nothing to send"
+"$airgap" push "$work/bundle.tar" --registry "$internal" --prefix flink --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt"
+cat "$work/chart/values-airgap.yaml"
+
+echo "== airgap audit: lock, bundle, chart and registry"
+"$airgap" audit --lock "$work/bundle.lock" --spec "$work/airgap.yaml" --bundle "$work/bundle.tar" --chart-dir "$work/chart" \
+  --registry "$internal" --prefix flink --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt"
 echo "demo done: $work"
