@@ -10,10 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/install-deps.sh
-swift build -c release --product airgap >/dev/null
-airgap="$root/.build/release/airgap"
+source scripts/lib/build.sh
 work=${BENCH_DIR:-$root/bench/work}
 rm -rf "$work" && mkdir -p "$work"
 source scripts/lib/registry.sh

@@ -7,10 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/install-deps.sh
-swift build -c release --product airgap >/dev/null
-airgap="$root/.build/release/airgap"
+source scripts/lib/build.sh
 
 work=${DEMO_DIR:-$root/demo-work}
 rm -rf "$work" && mkdir -p "$work"

@@ -100,14 +100,9 @@ public struct ChartResolver: Sendable {
 extension RedirectFollower {
     /// Sends and collects a 2xx body in memory, up to `limit` bytes.
     func collect(_ request: HTTPRequest, limit: Int) throws -> (HTTPResponse, Data) {
-        var body = Data()
-        let response = try send(request, onHead: { _ in }, into: { chunk in
-            guard body.count + chunk.count <= limit else { throw TransportError.responseTooLarge(url: request.url, limit: limit) }
-            body.append(contentsOf: chunk)
-        })
-        if response.status == 429 || response.status >= 500 {
-            throw RegistryError.unexpectedStatus(url: request.url, status: response.status, detail: "", retryAfter: nil)
-        }
-        return (response, body)
+        let body = BodyCollector(url: request.url, limit: limit)
+        let response = try send(request, onHead: { _ in }, into: body.append)
+        try response.throwIfRetryable(request.url)
+        return (response, body.data)
     }
 }

@@ -75,17 +75,33 @@ extension HTTPTransport {
     public func send(_ request: HTTPRequest, into sink: BodySink) throws -> HTTPResponse {
         try send(request, onHead: { _ in }, into: sink)
     }
+}
 
-    /// Sends and collects the body in memory, up to `limit` bytes (for documents, not blobs).
-    public func sendCollecting(_ request: HTTPRequest, limit: Int = 8 << 20) throws -> (HTTPResponse, Data) {
-        var body = Data()
-        let response = try send(request) { chunk in
-            guard body.count + chunk.count <= limit else {
-                throw TransportError.responseTooLarge(url: request.url, limit: limit)
-            }
-            body.append(contentsOf: chunk)
+/// A body kept in memory (a manifest, a token, a checksum file), refused past `limit` bytes:
+/// a server sending more is not sending what was asked for.
+final class BodyCollector {
+    private(set) var data = Data()
+    let url: URL
+    let limit: Int
+
+    init(url: URL, limit: Int) {
+        self.url = url
+        self.limit = limit
+    }
+
+    func append(_ chunk: UnsafeRawBufferPointer) throws {
+        guard data.count + chunk.count <= limit else { throw TransportError.responseTooLarge(url: url, limit: limit) }
+        data.append(contentsOf: chunk)
+    }
+}
+
+extension HTTPResponse {
+    /// 429 and 5xx are worth another try: thrown as the error `RetryPolicy` acts on.
+    func throwIfRetryable(_ url: URL) throws {
+        if status == 429 || (500...599).contains(status) {
+            throw RegistryError.unexpectedStatus(url: url, status: status, detail: RegistryError.detail(fromBody: errorBody),
+                                                 retryAfter: header("retry-after").flatMap(Double.init))
         }
-        return (response, body)
     }
 }
 

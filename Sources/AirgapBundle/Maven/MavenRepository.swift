@@ -106,15 +106,10 @@ public struct MavenRepository: Sendable {
     private func fetchChecksum(_ coordinate: MavenCoordinate, url: URL, algorithm: ChecksumHasher.Algorithm) throws -> String? {
         let checksumURL = URL(string: url.absoluteString + "." + algorithm.rawValue)!
         let (response, body) = try retry.run({ _ -> (HTTPResponse, Data) in
-            var body = Data()
-            let response = try send(HTTPRequest(url: checksumURL), onHead: { _ in }, into: { chunk in
-                guard body.count + chunk.count <= 64 * 1024 else {
-                    throw TransportError.responseTooLarge(url: checksumURL, limit: 64 * 1024)
-                }
-                body.append(contentsOf: chunk)
-            })
-            if response.status >= 500 || response.status == 429 { throw failure(coordinate, url: checksumURL, response) }
-            return (response, body)
+            let body = BodyCollector(url: checksumURL, limit: 64 * 1024)
+            let response = try send(HTTPRequest(url: checksumURL), onHead: { _ in }, into: body.append)
+            try response.throwIfRetryable(checksumURL)
+            return (response, body.data)
         }, onRetry: notice(checksumURL))
         if response.status == 404 { return nil }
         guard response.isSuccess else { throw failure(coordinate, url: checksumURL, response) }

@@ -23,14 +23,9 @@ extension RegistryClient {
         let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
         let request = HTTPRequest(url: url, headers: [("Accept", MediaType.manifestAccept.joined(separator: ", "))])
         let (response, data) = try retry.run({ _ in
-            var data = Data()
-            let response = try send(request, repository: repository, into: { chunk in
-                guard data.count + chunk.count <= Self.manifestLimit else {
-                    throw TransportError.responseTooLarge(url: url, limit: Self.manifestLimit)
-                }
-                data.append(contentsOf: chunk)
-            })
-            return (response, data)
+            let body = BodyCollector(url: url, limit: Self.manifestLimit)
+            let response = try send(request, repository: repository, into: body.append)
+            return (response, body.data)
         }, onRetry: retryNotice(url))
         if response.status == 404 { throw RegistryError.manifestUnknown(reference: displayName) }
         guard response.isSuccess else {

@@ -74,9 +74,7 @@ extension RegistryClient {
                 let target = attempt > 1 ? appendingDigest(location, digest) : url
                 let request = HTTPRequest(method: "PUT", url: target, headers: [("Content-Type", "application/octet-stream")],
                                           body: .file(source.file, offset: source.offset, length: size))
-                let response = try send(request, repository: repository, actions: "pull,push")
-                if response.status >= 500 || response.status == 429 { throw unexpected(response, target) }
-                return response
+                return try send(request, repository: repository, actions: "pull,push")
             }, onRetry: retryNotice(url))
             guard response.status == 201 else { throw unexpected(response, url) }
             try progress(size)
@@ -102,9 +100,7 @@ extension RegistryClient {
                 let request = HTTPRequest(method: "PATCH", url: location, headers: [
                     ("Content-Type", "application/octet-stream"), ("Content-Range", "\(from)-\(from + count - 1)")],
                     body: .file(source.file, offset: source.offset + from, length: count))
-                let response = try send(request, repository: repository, actions: "pull,push")
-                if response.status >= 500 || response.status == 429 { throw unexpected(response, location) }
-                return response
+                return try send(request, repository: repository, actions: "pull,push")
             }, onRetry: retryNotice(location))
             guard response.status == 202, let next = self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
             location = next
@@ -112,10 +108,8 @@ extension RegistryClient {
             try progress(length)
         }
         let close = appendingDigest(location, digest)
-        let closed = try retry.run({ _ -> HTTPResponse in
-            let response = try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
-            if response.status >= 500 || response.status == 429 { throw unexpected(response, close) }
-            return response
+        let closed = try retry.run({ _ in
+            try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
         }, onRetry: retryNotice(close))
         guard closed.status == 201 else { throw unexpected(closed, close) }
         return .sent
@@ -126,11 +120,7 @@ extension RegistryClient {
     public func putManifest(_ data: Data, mediaType: String, repository: String, reference: String) throws {
         let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
         let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", mediaType)], body: .data(data))
-        let response = try retry.run({ _ -> HTTPResponse in
-            let response = try send(request, repository: repository, actions: "pull,push")
-            if response.status >= 500 || response.status == 429 { throw unexpected(response, url) }
-            return response
-        }, onRetry: retryNotice(url))
+        let response = try retry.run({ _ in try send(request, repository: repository, actions: "pull,push") }, onRetry: retryNotice(url))
         guard response.status == 201 || response.status == 200 else { throw unexpected(response, url) }
         let digest = Digest.sha256(of: data)
         if let stored = response.header("docker-content-digest").flatMap({ try? Digest(parsing: $0) }), stored != digest {

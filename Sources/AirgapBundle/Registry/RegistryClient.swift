@@ -54,11 +54,7 @@ public final class RegistryClient: @unchecked Sendable {
         if response.status == 403 {
             throw RegistryError.accessDenied(registry: endpoint.name, repository: repository, detail: RegistryError.detail(fromBody: response.errorBody))
         }
-        if response.status == 429 || (500...599).contains(response.status) {
-            throw RegistryError.unexpectedStatus(url: request.url, status: response.status,
-                                                 detail: RegistryError.detail(fromBody: response.errorBody),
-                                                 retryAfter: response.header("retry-after").flatMap(Double.init))
-        }
+        try response.throwIfRetryable(request.url)
         return response
     }
 
@@ -71,9 +67,7 @@ public final class RegistryClient: @unchecked Sendable {
         let url = endpoint.url("/v2/")
         let response = try retry.run({ _ in
             let response = try transport.send(HTTPRequest(url: url)) { _ in }
-            if response.status == 429 || (500...599).contains(response.status) {
-                throw RegistryError.unexpectedStatus(url: url, status: response.status, detail: "", retryAfter: nil)
-            }
+            try response.throwIfRetryable(url)
             return response
         }, onRetry: retryNotice(url))
         guard response.isSuccess || response.status == 401 else {
@@ -144,11 +138,10 @@ public final class RegistryClient: @unchecked Sendable {
         }
         let url = request.url
         let (response, body) = try retry.run({ _ in
-            let (response, body) = try transport.sendCollecting(request, limit: 1 << 20)
-            if response.status == 429 || (500...599).contains(response.status) {
-                throw RegistryError.unexpectedStatus(url: url, status: response.status, detail: "", retryAfter: nil)
-            }
-            return (response, body)
+            let body = BodyCollector(url: url, limit: 1 << 20)
+            let response = try transport.send(request, into: body.append)
+            try response.throwIfRetryable(url)
+            return (response, body.data)
         }, onRetry: retryNotice(url))
         if response.status == 401 || response.status == 403 {
             if let credential { throw RegistryError.credentialsRejected(registry: endpoint.credentialKey, source: credential.source) }
