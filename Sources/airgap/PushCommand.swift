@@ -27,6 +27,9 @@ struct Push: AsyncParsableCommand {
     @Option(help: "Blobs uploaded at once.")
     var jobs = 3
 
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Blobs larger than this go up in PATCH chunks of this many bytes (default 128 MiB), so a broken connection costs one chunk.", valueName: "BYTES"))
+    var chunkSize: Int64 = RegistryClient.defaultChunkSize
+
     @Option(name: .customLong("chart-dir"), help: ArgumentHelp("Chart whose files/libs/ receives the locked JARs and which gets values-airgap.yaml.", valueName: "DIR"))
     var chartDirectory: String?
 
@@ -73,6 +76,7 @@ struct Push: AsyncParsableCommand {
         guard !registry.contains("/"), !registry.isEmpty else { throw ValidationError("--registry takes HOST[:PORT]; put a path in --prefix") }
         guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
         guard retryTimes >= 1 else { throw ValidationError("--retry-times must be at least 1") }
+        guard chunkSize >= 4096 else { throw ValidationError("--chunk-size must be at least 4096 bytes") }
     }
 
     func run() async throws {
@@ -92,8 +96,9 @@ struct Push: AsyncParsableCommand {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
             external = (parsed, lock)
         }
-        let options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
+        var options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
                                   chartDirectory: chartDirectory, prune: prune, openshiftManifests: openshiftManifests)
+        options.chunkSize = chunkSize
         let started = Date()
         let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
             .push(bundle, lock: external, options: options)

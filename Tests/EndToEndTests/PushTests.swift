@@ -209,6 +209,19 @@ final class PushTests: XCTestCase {
         try assertComplete(registry)
     }
 
+    func testChunkedUploadResumesFromTheRangeTheRegistryReports() throws {
+        // 16 KiB chunks; the first chunk is cut after 10000 bytes, which the registry keeps.
+        let (result, proxy, registry) = try pushThrough(["--drop-upload-after", "10000", "--drop-upload-method", "PATCH", "--forward-partial"],
+                                                        extra: ["--chunk-size", "16384"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let requests = proxy.requests()
+        XCTAssertTrue(requests.contains { $0["event"] as? String == "dropped-upload" && ($0["path"] as? String)?.contains("/blobs/uploads/") == true })
+        XCTAssertTrue(requests.contains { $0["method"] as? String == "GET" && ($0["path"] as? String)?.contains("/blobs/uploads/") == true },
+                      "asked the registry how much of the upload it kept")
+        XCTAssertTrue(requests.contains { $0["method"] as? String == "PATCH" }, "sent in chunks")
+        try assertComplete(registry)
+    }
+
     func testKilledPushCompletesWhenRunAgain() throws {
         let registry = try RegistryServer()
         let proxy = try FaultProxy(upstream: registry, options: ["--delay-substring", "/blobs/uploads/", "--delay", "0.2"])

@@ -85,12 +85,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(401, body, {"WWW-Authenticate": challenge, "Content-Type": "application/json"})
         if args.delay_substring and args.delay_substring in self.path:
             time.sleep(args.delay)
-        if args.drop_upload_after and self.command in ("PUT", "PATCH") and int(self.headers.get("Content-Length") or 0) > args.drop_upload_after:
+        if args.drop_upload_after and self.command in (args.drop_upload_method or "PUT PATCH").split() \
+                and int(self.headers.get("Content-Length") or 0) > args.drop_upload_after:
             with lock:
                 drop = drops_left > 0
                 drops_left -= 1 if drop else 0
             if drop:
-                self.rfile.read(args.drop_upload_after)
+                partial = self.rfile.read(args.drop_upload_after)
+                if args.forward_partial:
+                    # The registry gets (and keeps) the part that arrived, as after a real break.
+                    upstream = http.client.HTTPConnection("127.0.0.1", args.upstream_port, timeout=60)
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection", "content-length", "content-range")}
+                    upstream.request(self.command, self.path, body=partial, headers=headers)
+                    upstream.getresponse().read()
+                    upstream.close()
                 log({"role": "registry", "event": "dropped-upload", "path": self.path, "after": args.drop_upload_after})
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -187,6 +195,8 @@ def main():
     parser.add_argument("--redirect-blobs", action="store_true")
     parser.add_argument("--fail-method", help="only fail requests with this method")
     parser.add_argument("--drop-upload-after", type=int, help="drop the first blob upload after reading N bytes of it")
+    parser.add_argument("--drop-upload-method", help="only uploads with this method (PUT or PATCH)")
+    parser.add_argument("--forward-partial", action="store_true", help="pass the part of a dropped upload on to the registry")
     parser.add_argument("--delay-substring", help="sleep --delay seconds before requests whose path has this")
     parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args()

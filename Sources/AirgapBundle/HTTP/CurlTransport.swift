@@ -229,6 +229,13 @@ final class CurlEasyHandle {
             airgap_curl_setopt_seek(handle, seekCallback)
             airgap_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, context)
             airgap_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            if case .file = request.body {
+                // libcurl silently re-sends a request whose reused connection died; a registry
+                // appends what a broken PATCH delivered, so a silent re-send would duplicate
+                // bytes. On a fresh connection libcurl does not retry: the caller does, knowing
+                // where the upload stands.
+                airgap_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1)
+            }
         }
 
         let code = withExtendedLifetime(state) { curl_easy_perform(handle) }

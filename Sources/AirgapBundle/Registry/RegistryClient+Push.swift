@@ -21,7 +21,7 @@ public enum BlobPushOutcome: String, Codable, Sendable { case existed, mounted, 
 extension RegistryClient {
     /// Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size, so a
     /// broken connection costs one chunk, not the blob.
-    public static let chunkSize: Int64 = 128 << 20
+    public static let defaultChunkSize: Int64 = 128 << 20
 
     /// Whether the repository already has the blob (HEAD, no write).
     public func blobExists(repository: String, digest: Digest) throws -> Bool {
@@ -44,7 +44,7 @@ extension RegistryClient {
     /// Puts one blob into `repository`: mounted from `mountFrom` when the registry agrees,
     /// otherwise uploaded, in one PUT or in chunks. A failed chunk resumes from the offset the
     /// registry reports it holds.
-    public func pushBlob(_ source: BlobSource, repository: String, mountFrom: String?,
+    public func pushBlob(_ source: BlobSource, repository: String, mountFrom: String?, chunkSize: Int64 = defaultChunkSize,
                          progress: @escaping (Int64) throws -> Void) throws -> BlobPushOutcome {
         let digest = source.descriptor.digest
         var start = endpoint.url("/v2/\(repository)/blobs/uploads/")
@@ -62,14 +62,12 @@ extension RegistryClient {
         }
 
         let size = source.descriptor.size
-        if size <= Self.chunkSize {
+        if size <= chunkSize {
             let url = appendingDigest(location, digest)
             let response = try retry.run({ attempt -> HTTPResponse in
                 if attempt > 1 {
                     // The session may have kept part of a broken body: start a fresh one.
-                    let reopened = try send(HTTPRequest(method: "POST", url: endpoint.url("/v2/\(repository)/blobs/uploads/")), repository: repository, actions: "pull,push")
-                    guard reopened.status == 202, let fresh = self.location(of: reopened, relativeTo: start) else { throw unexpected(reopened, start) }
-                    location = fresh
+                    location = try openSession(repository: repository)
                 }
                 let target = attempt > 1 ? appendingDigest(location, digest) : url
                 let request = HTTPRequest(method: "PUT", url: target, headers: [("Content-Type", "application/octet-stream")],
@@ -81,19 +79,59 @@ extension RegistryClient {
             return .sent
         }
 
+        // Chunks. A chunk that breaks resumes from the offset the registry reports; a registry
+        // that cannot say (distribution refuses a stale upload state once part of a chunk landed)
+        // gets the blob again in a new session.
+        struct SessionLost: Error {}
+        var sessionsLeft = 3
+        while true {
+            do {
+                location = try uploadChunks(source, repository: repository, from: location, chunkSize: chunkSize, progress: progress,
+                                            sessionLost: SessionLost())
+                break
+            } catch is SessionLost {
+                sessionsLeft -= 1
+                guard sessionsLeft > 0 else {
+                    throw RegistryError.unexpectedStatus(url: location, status: 404, detail: "the upload session was lost three times", retryAfter: nil)
+                }
+                location = try openSession(repository: repository)
+            }
+        }
+        let close = appendingDigest(location, digest)
+        let closed = try retry.run({ _ in
+            try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
+        }, onRetry: retryNotice(close))
+        guard closed.status == 201 else { throw unexpected(closed, close) }
+        return .sent
+    }
+
+    /// A new upload session (POST), returning where to send the blob.
+    private func openSession(repository: String) throws -> URL {
+        let url = endpoint.url("/v2/\(repository)/blobs/uploads/")
+        let opened = try send(HTTPRequest(method: "POST", url: url), repository: repository, actions: "pull,push")
+        guard opened.status == 202, let location = location(of: opened, relativeTo: url) else { throw unexpected(opened, url) }
+        return location
+    }
+
+    /// PATCHes the blob in chunks into the session at `location`; returns the last location.
+    private func uploadChunks(_ source: BlobSource, repository: String, from start: URL, chunkSize: Int64,
+                              progress: @escaping (Int64) throws -> Void, sessionLost: Error) throws -> URL {
+        var location = start
         var offset: Int64 = 0
+        let size = source.descriptor.size
+        var reported: Int64 = 0
         while offset < size {
-            let length = min(Self.chunkSize, size - offset)
+            let length = min(chunkSize, size - offset)
             let chunkStart = offset
             let response = try retry.run({ attempt -> HTTPResponse in
                 var from = chunkStart
                 if attempt > 1 {
                     // Ask how much the registry kept; distribution appends whatever arrived.
                     let status = try send(HTTPRequest(method: "GET", url: location), repository: repository, actions: "pull,push")
-                    if status.status == 204, let range = status.header("range"), let end = range.split(separator: "-").last.flatMap({ Int64($0) }) {
-                        from = end + 1
-                        location = self.location(of: status, relativeTo: location) ?? location
-                    }
+                    guard status.status == 204, let range = status.header("range"),
+                          let end = range.split(separator: "-").last.flatMap({ Int64($0) }) else { throw sessionLost }
+                    from = end + 1
+                    location = self.location(of: status, relativeTo: location) ?? location
                 }
                 let count = chunkStart + length - from
                 guard count > 0 else { return HTTPResponse(status: 202, headers: ["location": [location.absoluteString]]) }
@@ -105,14 +143,12 @@ extension RegistryClient {
             guard response.status == 202, let next = self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
             location = next
             offset += length
-            try progress(length)
+            if offset > reported {
+                try progress(offset - reported)
+                reported = offset
+            }
         }
-        let close = appendingDigest(location, digest)
-        let closed = try retry.run({ _ in
-            try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
-        }, onRetry: retryNotice(close))
-        guard closed.status == 201 else { throw unexpected(closed, close) }
-        return .sent
+        return location
     }
 
     /// PUTs a manifest under `reference` (its digest, or a tag). The registry must answer with

@@ -12,6 +12,8 @@ public struct PushOptions: Sendable {
     /// that accept only `<project>/<name>`, like OpenShift's.
     public var flatten: Bool
     public var jobs: Int
+    /// Blobs above this size are sent in PATCH chunks of it.
+    public var chunkSize: Int64 = RegistryClient.defaultChunkSize
     /// Print the plan and write nothing.
     public var dryRun: Bool
     /// Chart directory whose `files/libs/` gets the locked JARs and which gets `values-airgap.yaml`.
@@ -197,7 +199,7 @@ public struct Pusher: Sendable {
                     holder = repository
                     continue
                 }
-                let outcome = try client.pushBlob(source, repository: repository, mountFrom: holder) { bytes in
+                let outcome = try client.pushBlob(source, repository: repository, mountFrom: holder, chunkSize: options.chunkSize) { bytes in
                     try cancellation.check()
                     progress.advance(bytes)
                 }
