@@ -57,7 +57,7 @@ final class PackTests: XCTestCase {
         }
     }
 
-    func testExtractedLayoutPassesOciImageToolForEveryReference() throws {
+    func testExtractedLayoutPassesOciImageToolAndUmociForEveryReference() throws {
         let work = try TemporaryDirectory()
         let airgap = try AirgapRunner()
         try airgap.check(["pack", "--spec", try upstream.spec(twoImages, in: work), "--output", work.file("bundle.tar")])
@@ -68,6 +68,12 @@ final class PackTests: XCTestCase {
             let result = try Command.run("oci-image-tool", ["validate", "--type", "image", "--ref", "name=\(ref)", extracted])
             XCTAssertEqual(result.status, 0, "\(ref): \(result.stdout) \(result.stderr)")
         }
+        // umoci lists every reference, and unpacks an image: layers, diff_ids and config agree.
+        let listed = try Command.check("umoci", ["ls", "--layout", extracted]).stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(listed.sorted(), ["docker.io/library/busybox:1", "docker.io/library/flink:1.17.1"])
+        let unpacked = work.file("unpacked")
+        try Command.check("umoci", ["unpack", "--rootless", "--image", "\(extracted):docker.io/library/busybox:1", unpacked])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(unpacked)/rootfs/base.bin"))
     }
 
     func testSeparateCachesGiveByteIdenticalBundlesAndAWarmCacheDownloadsNothing() throws {
