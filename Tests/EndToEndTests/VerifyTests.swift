@@ -150,6 +150,16 @@ final class VerifyTests: XCTestCase {
         try assertVerifyFails(work.file("absent.tar"), mentioning: ["absent.tar", "no such file"])
     }
 
+    func testProgressBarOnlyOnATerminal() throws {
+        let quiet = try AirgapRunner().run(["verify", Self.pristine.file("bundle.tar")])
+        XCTAssertFalse(quiet.stderr.contains("verify ["), "no bar off a terminal: \(quiet.stderr)")
+        // `script` gives airgap a pseudo-terminal, as an operator's shell would.
+        let command = "\(Paths.airgapBinary) verify \(Self.pristine.file("bundle.tar"))"
+        let onTerminal = try Command.run("script", ["-qec", command, "/dev/null"], environment: try AirgapRunner().environment)
+        XCTAssertEqual(onTerminal.status, 0, onTerminal.stdout)
+        XCTAssertTrue(onTerminal.stdout.contains("verify [") && onTerminal.stdout.contains("/s"), onTerminal.stdout)
+    }
+
     func testInspectListsReferencesPlatformsAndDigests() throws {
         let result = try AirgapRunner().check(["inspect", Self.pristine.file("bundle.tar")])
         XCTAssertTrue(result.stdout.contains("image  docker.io/library/flink:1.17.1  linux/amd64,linux/arm64"), result.stdout)
