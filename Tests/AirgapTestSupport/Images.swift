@@ -18,8 +18,11 @@ public enum TestImages {
     }
 
     /// `skopeo copy --all` from a layout into a registry, with TLS and credentials as needed.
-    public static func push(layout: String, ref: String, to registry: RegistryServer, repository: String, credentials: String? = nil) throws {
-        var arguments = ["copy", "--all", "--quiet", "--preserve-digests"]
+    /// With `dockerFormat`, skopeo writes Docker schema 2 manifests and a manifest list (new
+    /// digests), as Docker Hub serves many images.
+    public static func push(layout: String, ref: String, to registry: RegistryServer, repository: String, credentials: String? = nil,
+                            dockerFormat: Bool = false) throws {
+        var arguments = ["copy", "--all", "--quiet"] + (dockerFormat ? ["--format", "v2s2"] : ["--preserve-digests"])
         if registry.tls {
             let certDirectory = registry.directory.file("skopeo-certs")
             try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)

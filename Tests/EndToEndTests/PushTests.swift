@@ -246,6 +246,39 @@ final class PushTests: XCTestCase {
         try assertComplete(registry)
     }
 
+    func testDockerTypedManifestListKeepsItsDigestsThroughPackAndPushWithALibsImage() throws {
+        let upstream = try RegistryServer()
+        let layouts = try TemporaryDirectory("layouts")
+        try TestImages.build(layout: layouts.file("oci"), ref: "flink", platforms: ["linux/amd64", "linux/arm64"], layers: 2, seed: "docker")
+        try TestImages.push(layout: layouts.file("oci"), ref: "flink", to: upstream, repository: "library/flink:1.17.1", dockerFormat: true)
+        let original = try Command.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(upstream.host)/library/flink:1.17.1"]).stdout
+        XCTAssertTrue(original.contains("application/vnd.docker.distribution.manifest.list.v2+json"))
+
+        let work = try TemporaryDirectory()
+        let chart = try TestArtifacts.chart(in: work, name: "flink-cdc")
+        let spec = try work.write("airgap.yaml", """
+        images:
+          - ref: docker.io/library/flink:1.17.1
+            platforms: [linux/amd64, linux/arm64]
+        jars:
+          repository: \(Self.mavenServer.url)
+          artifacts:
+            - org.apache.flink:flink-sql-connector-kafka:1.17.1
+        mirrors:
+          docker.io: http://\(upstream.host)
+        """)
+        let airgap = try AirgapRunner()
+        try airgap.check(["pack", "--spec", spec, "--output", work.file("bundle.tar")])
+        try airgap.check(["verify", work.file("bundle.tar"), "--lock", work.file("bundle.lock")])
+        let target = try RegistryServer()
+        try airgap.check(["push", work.file("bundle.tar"), "--registry", target.host, "--plain-http", "--chart-dir", chart])
+        let pushed = try Command.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(target.host)/library/flink:1.17.1"]).stdout
+        XCTAssertEqual(Digest.sha256(of: Data(pushed.utf8)), Digest.sha256(of: Data(original.utf8)), "a Docker manifest list travels byte for byte")
+        // The libs image built on it is Docker-typed too, and a registry takes it whole.
+        try Command.check("skopeo", ["copy", "--all", "--quiet", "--src-tls-verify=false", "docker://\(target.host)/flink-cdc-libs:1.17.1",
+                                     "oci:\(work.file("libs")):libs"])
+    }
+
     func testDryRunWritesNothingAndFlattenAndOpenShiftMirrors() throws {
         let registry = try RegistryServer()
         let work = try TemporaryDirectory()

@@ -51,6 +51,16 @@ final class TransportTests: XCTestCase {
                        "one token per scope, reused for every request")
     }
 
+    func testIdentityTokenIsExchangedWithTheRefreshTokenGrant() throws {
+        let proxy = try FaultProxy(upstream: Self.upstream.registry, options: ["--bearer", "nobody:unused", "--refresh-token", "id-token-123"])
+        let home = try AirgapRunner()
+        let auth = try home.home.write("auth.json", #"{"auths":{"\#(proxy.host)":{"identitytoken":"id-token-123"}}}"#)
+        let (result, work) = try pack(through: proxy, ["--authfile", auth], airgap: home)
+        try expectSuccess(result, work)
+        XCTAssertTrue(proxy.requests().contains { ($0["grant"] as? [String]) == ["refresh_token"] })
+        XCTAssertFalse(result.stderr.contains("id-token-123"))
+    }
+
     func testAnonymousBearerTokenNeedsNoCredentials() throws {
         let proxy = try FaultProxy(upstream: Self.upstream.registry, options: ["--anonymous-bearer"])
         let (result, work) = try pack(through: proxy)

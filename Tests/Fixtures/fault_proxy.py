@@ -123,6 +123,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def token(self):
         auth = self.headers.get("Authorization", "")
+        if self.command == "POST":
+            # OAuth2 refresh-token grant, as docker's identity tokens are exchanged.
+            length = int(self.headers.get("Content-Length") or 0)
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+            ok = form.get("grant_type") == ["refresh_token"] and args.refresh_token and form.get("refresh_token") == [args.refresh_token]
+            log({"role": "token-request", "grant": form.get("grant_type", []), "scope": form.get("scope", []), "service": form.get("service", [])})
+            if not ok:
+                self.record(401, "token")
+                return self.reply(401, b'{"details":"bad refresh token"}')
+            token = secrets.token_hex(16)
+            with lock:
+                tokens.add(token)
+            self.record(200, "token")
+            return self.reply(200, json.dumps({"access_token": token, "expires_in": 300}).encode(), {"Content-Type": "application/json"})
         if args.bearer:
             expected = "Basic " + base64.b64encode(args.bearer.encode()).decode()
             if auth != expected:
@@ -187,6 +201,7 @@ def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--bearer", help="USER:PASS the token service requires")
     parser.add_argument("--anonymous-bearer", action="store_true", help="token auth, tokens for anyone")
+    parser.add_argument("--refresh-token", help="the identity (refresh) token the token service accepts by POST")
     parser.add_argument("--fail-substring")
     parser.add_argument("--fail-status", type=int, default=500)
     parser.add_argument("--fail-count", type=int, default=2)
