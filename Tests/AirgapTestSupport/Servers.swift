@@ -76,7 +76,8 @@ public final class RegistryServer {
     public var host: String { "127.0.0.1:\(port)" }
     private let server: BackgroundProcess
 
-    public init(tls: Bool = false, users: [String: String] = [:]) throws {
+    /// With `clientCA`, the registry requires client certificates signed by that CA (mutual TLS).
+    public init(tls: Bool = false, users: [String: String] = [:], clientCA: String? = nil) throws {
         directory = try TemporaryDirectory("registry")
         port = try freeLoopbackPort()
         self.tls = tls
@@ -94,7 +95,7 @@ public final class RegistryServer {
             try Command.check("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                                           "-keyout", directory.file("server.key"), "-out", certificate, "-subj", "/CN=localhost",
                                           "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            config += "  tls: {certificate: \(certificate), key: \(directory.file("server.key"))}\n"
+            config += "  tls: {certificate: \(certificate), key: \(directory.file("server.key"))\(clientCA.map { ", clientcas: [\($0)]" } ?? "")}\n"
         }
         if !users.isEmpty {
             var lines = ""

@@ -67,6 +67,37 @@ final class RegistryAuthTests: XCTestCase {
         try airgap.check(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"), "--ca-file", registry.caFile])
     }
 
+    func testClientCertificateFromCertsDirectoryForMutualTLS() throws {
+        let pki = try TemporaryDirectory("pki")
+        try Command.check("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=airgap-test-client-ca",
+                                      "-keyout", pki.file("client-ca.key"), "-out", pki.file("client-ca.crt")])
+        try Command.check("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=airgap", "-keyout", pki.file("client.key"), "-out", pki.file("client.csr")])
+        try Command.check("openssl", ["x509", "-req", "-in", pki.file("client.csr"), "-CA", pki.file("client-ca.crt"), "-CAkey", pki.file("client-ca.key"),
+                                      "-CAcreateserial", "-days", "1", "-out", pki.file("client.cert")])
+        let mutual = try RegistryServer(tls: true, clientCA: pki.file("client-ca.crt"))
+        let layouts = try TemporaryDirectory("layouts")
+        try TestImages.build(layout: layouts.file("oci"), ref: "busybox", layers: 1, seed: "mtls")
+        let skopeoCerts = layouts.file("skopeo-certs")
+        try FileManager.default.createDirectory(atPath: skopeoCerts, withIntermediateDirectories: true)
+        for (source, name) in [(mutual.caFile, "ca.crt"), (pki.file("client.cert"), "client.cert"), (pki.file("client.key"), "client.key")] {
+            try FileManager.default.copyItem(atPath: source, toPath: "\(skopeoCerts)/\(name)")
+        }
+        try Command.check("skopeo", ["copy", "--quiet", "--preserve-digests", "--dest-cert-dir", skopeoCerts, "oci:\(layouts.file("oci")):busybox",
+                                     "docker://\(mutual.host)/library/busybox:1"])
+
+        let work = try TemporaryDirectory()
+        let spec = try work.write("airgap.yaml", "images:\n  - ref: \(mutual.host)/library/busybox:1\n")
+        let certs = work.file("certs.d/\(mutual.host)")
+        try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: mutual.caFile, toPath: "\(certs)/ca.crt")
+        let refused = try AirgapRunner().run(["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--certs-dir", work.file("certs.d")])
+        XCTAssertEqual(refused.status, 1, "no client certificate yet")
+        XCTAssertTrue(refused.stderr.contains("client certificate"), refused.stderr)
+        XCTAssertFalse(refused.stderr.contains("retrying"), "a refused certificate is not retried: \(refused.stderr)")
+        for name in ["client.cert", "client.key"] { try FileManager.default.copyItem(atPath: pki.file(name), toPath: "\(certs)/\(name)") }
+        try AirgapRunner().check(["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--certs-dir", work.file("certs.d")])
+    }
+
     func testWithoutCredentialsTheErrorSaysHowToLogIn() throws {
         let work = try TemporaryDirectory()
         let result = try AirgapRunner().run(["pack", "--spec", try spec(in: work), "--output", work.file("bundle.tar"), "--ca-file", registry.caFile])

@@ -26,11 +26,13 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
     public func send(_ request: HTTPRequest, onHead: HeadHandler, into sink: BodySink) throws -> HTTPResponse {
         let caBundle = request.url.scheme == "https" ? try pemBundle(for: request.url.hostAndPort) : nil
+        let clientCertificate = request.url.scheme == "https" ? trust.clientCertificate(for: request.url.hostAndPort) : nil
         let handle = takeHandle()
         defer { returnHandle(handle) }
         return try withoutActuallyEscaping(onHead) { onHead in
             try withoutActuallyEscaping(sink) { sink in
-                try handle.perform(request, caBundle: caBundle, verifyPeer: !trust.skipVerification, userAgent: userAgent, onHead: onHead, sink: sink)
+                try handle.perform(request, caBundle: caBundle, clientCertificate: clientCertificate, verifyPeer: !trust.skipVerification,
+                                   userAgent: userAgent, onHead: onHead, sink: sink)
             }
         }
     }
@@ -175,7 +177,8 @@ final class CurlEasyHandle {
     }
 
     func perform(
-        _ request: HTTPRequest, caBundle: Data?, verifyPeer: Bool, userAgent: String, onHead: @escaping HeadHandler, sink: @escaping BodySink
+        _ request: HTTPRequest, caBundle: Data?, clientCertificate: (certificate: String, key: String)?, verifyPeer: Bool,
+        userAgent: String, onHead: @escaping HeadHandler, sink: @escaping BodySink
     ) throws -> HTTPResponse {
         curl_easy_reset(handle)
         let state = TransferState(onHead: onHead, sink: sink, body: request.body)
@@ -203,6 +206,10 @@ final class CurlEasyHandle {
         if !verifyPeer {
             airgap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
             airgap_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if let clientCertificate {
+            airgap_curl_setopt_string(handle, CURLOPT_SSLCERT, clientCertificate.certificate)
+            airgap_curl_setopt_string(handle, CURLOPT_SSLKEY, clientCertificate.key)
         }
         if let caBundle {
             var bytes = [UInt8](caBundle)
@@ -255,6 +262,11 @@ final class CurlEasyHandle {
     private func transportError(_ code: CURLcode, url: URL) -> TransportError {
         let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        // A TLS alert from the server (a refused or missing client certificate) arrives as a
+        // read error; it is a TLS failure, and trying again changes nothing.
+        if message.contains("alert bad certificate") || message.contains("alert certificate required") || message.contains("alert unknown ca") {
+            return .tls(url: url, message: "the registry refused the client certificate (\(message)); put NAME.cert and NAME.key in certs.d/\(url.hostAndPort)/")
+        }
         switch code {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             return .tls(url: url, message: message)

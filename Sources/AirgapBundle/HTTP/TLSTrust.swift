@@ -33,6 +33,20 @@ public struct TLSTrust: Sendable {
         return files
     }
 
+    /// A client certificate for the host, as containers tools find it: `certs.d/HOST/NAME.cert`
+    /// with `NAME.key` beside it (the first pair by name).
+    public func clientCertificate(for hostAndPort: String) -> (certificate: String, key: String)? {
+        for root in certsRoots {
+            let directory = "\(root)/\(hostAndPort)"
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names.filter({ $0.hasSuffix(".cert") }).sorted() {
+                let key = String(name.dropLast(".cert".count)) + ".key"
+                if names.contains(key) { return ("\(directory)/\(name)", "\(directory)/\(key)") }
+            }
+        }
+        return nil
+    }
+
     /// A PEM bundle of the system CAs plus the extra ones for the host, or nil when there are no
     /// extra ones (then libcurl's own default applies). Unreadable files are an error naming them.
     public func pemBundle(for hostAndPort: String) throws -> Data? {

@@ -64,12 +64,11 @@ public final class RegistryClient: @unchecked Sendable {
         let done = pinged
         lock.unlock()
         if done { return }
+        // No retry loop of its own: every caller's request runs inside one, and nested loops
+        // would multiply the attempts.
         let url = endpoint.url("/v2/")
-        let response = try retry.run({ _ in
-            let response = try transport.send(HTTPRequest(url: url)) { _ in }
-            try response.throwIfRetryable(url)
-            return response
-        }, onRetry: retryNotice(url))
+        let response = try transport.send(HTTPRequest(url: url)) { _ in }
+        try response.throwIfRetryable(url)
         guard response.isSuccess || response.status == 401 else {
             throw RegistryError.notARegistry(url: url, status: response.status)
         }
@@ -137,12 +136,10 @@ public final class RegistryClient: @unchecked Sendable {
             request.setHeader("Authorization", credential?.basicAuthorization)
         }
         let url = request.url
-        let (response, body) = try retry.run({ _ in
-            let body = BodyCollector(url: url, limit: 1 << 20)
-            let response = try transport.send(request, into: body.append)
-            try response.throwIfRetryable(url)
-            return (response, body.data)
-        }, onRetry: retryNotice(url))
+        let collector = BodyCollector(url: url, limit: 1 << 20)
+        let response = try transport.send(request, into: collector.append)
+        try response.throwIfRetryable(url)
+        let body = collector.data
         if response.status == 401 || response.status == 403 {
             if let credential { throw RegistryError.credentialsRejected(registry: endpoint.credentialKey, source: credential.source) }
             throw RegistryError.authenticationRequired(registry: endpoint.credentialKey, repository: scopes.first ?? "")
