@@ -63,6 +63,25 @@ public final class FileDescriptor {
         return Int64(info.st_size)
     }
 
+    /// Calls `body` with successive chunks of `length` bytes from `offset`, read in place
+    /// (pread: the file position is untouched, so threads may share the descriptor).
+    public func forEachChunk(offset: Int64, length: Int64, bufferSize: Int = 1 << 20,
+                             _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        var position = offset
+        let end = offset + length
+        while position < end {
+            let count = pread(raw, buffer.baseAddress, min(buffer.count, Int(end - position)), off_t(position))
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                throw LayoutError.io(path: path, operation: "read at \(position)", errno: count == 0 ? EIO : errno)
+            }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            position += Int64(count)
+        }
+    }
+
     public func size() throws -> Int64 {
         var info = stat()
         guard fstat(raw, &info) == 0 else { throw LayoutError.io(path: path, operation: "stat", errno: errno) }

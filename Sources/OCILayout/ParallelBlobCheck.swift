@@ -32,8 +32,6 @@ public enum ParallelBlobCheck {
         let next = NSLock()
         var cursor = 0
         DispatchQueue.concurrentPerform(iterations: max(1, min(width, ordered.count))) { _ in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-            defer { buffer.deallocate() }
             while true {
                 next.lock()
                 guard cursor < ordered.count else { next.unlock(); return }
@@ -42,18 +40,15 @@ public enum ParallelBlobCheck {
                 next.unlock()
                 let name = LayoutPath.blobName(blob.digest)
                 do {
-                    var position = try TarEntryLocator.dataOffset(in: file, headerOffset: blob.headerOffset, expectedSize: blob.size)
-                    let end = position + blob.size
+                    let start = try TarEntryLocator.dataOffset(in: file, headerOffset: blob.headerOffset, expectedSize: blob.size)
                     let hasher = SHA256Hasher()
-                    while position < end {
-                        let count = pread(file.raw, buffer.baseAddress, min(buffer.count, Int(end - position)), off_t(position))
-                        guard count > 0 else {
-                            throw LayoutDefect(entry: name, problem: "cannot be read to its end; the bundle is truncated")
+                    do {
+                        try file.forEachChunk(offset: start, length: blob.size) { chunk in
+                            hasher.update(chunk)
+                            progress(Int64(chunk.count))
                         }
-                        let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                        hasher.update(chunk)
-                        progress(Int64(count))
-                        position += Int64(count)
+                    } catch let error as LayoutError {
+                        throw LayoutDefect(entry: name, problem: "cannot be read to its end (\(error)); the bundle is truncated")
                     }
                     let actual = hasher.finalize()
                     guard actual == blob.digest else {

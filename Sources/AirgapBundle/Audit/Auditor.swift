@@ -232,10 +232,9 @@ public struct Auditor: Sendable {
         }
         let file = try FileDescriptor.openForReading(path)
         var lib = Set<String>()
-        for layer in manifest.layers {
-            guard let headerOffset = bundle.blobOffsets[layer.digest.description] else { continue }
-            let start = try TarEntryLocator.dataOffset(in: file, headerOffset: headerOffset, expectedSize: layer.size)
-            for name in try ArchiveProbe.entryNames(inLayerAt: start, length: layer.size, of: file) {
+        for layer in manifest.layers where bundle.blobOffsets[layer.digest.description] != nil {
+            let source = try bundle.blobSource(layer, in: file)
+            for name in try ArchiveProbe.entryNames(inLayerAt: source.offset, length: layer.size, of: file) {
                 let path = name.hasPrefix("./") ? String(name.dropFirst(2)) : name
                 guard path.hasPrefix("opt/flink/lib/") else { continue }
                 let file = String(path.dropFirst("opt/flink/lib/".count))

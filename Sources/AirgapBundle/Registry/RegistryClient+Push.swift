@@ -13,6 +13,11 @@ public struct BlobSource: @unchecked Sendable {
         self.offset = offset
         self.descriptor = descriptor
     }
+
+    /// Streams the blob's bytes.
+    public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try file.forEachChunk(offset: offset, length: descriptor.size, body)
+    }
 }
 
 /// How a blob reached the registry.

@@ -51,27 +51,18 @@ struct ChartDirectoryWriter {
         var files: [String] = []
     }
 
-    func write(from file: FileDescriptor, offsets: [String: Int64], prune: Bool, registry: String,
+    func write(from file: FileDescriptor, prune: Bool, registry: String,
                options: PushOptions, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) throws -> Result {
         var result = Result(strays: strays)
         try FileManager.default.createDirectory(atPath: libsDirectory, withIntermediateDirectories: true)
         for jar in jars {
-            guard let headerOffset = offsets[jar.digest.description] else { throw LayoutError.missingBlob(jar.digest.description) }
-            let start = try TarEntryLocator.dataOffset(in: file, headerOffset: headerOffset, expectedSize: jar.size)
+            let source = try bundle.blobSource(Descriptor(mediaType: ArtifactManifests.jarMediaType, digest: jar.digest, size: jar.size), in: file)
             let target = "\(libsDirectory)/\(jar.fileName)"
             try AtomicFile.write(to: target) { output in
                 let hasher = SHA256Hasher()
-                var position = start
-                let end = start + jar.size
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-                defer { buffer.deallocate() }
-                while position < end {
-                    let count = pread(file.raw, buffer.baseAddress, min(buffer.count, Int(end - position)), off_t(position))
-                    guard count > 0 else { throw LayoutError.io(path: file.path, operation: "read", errno: errno) }
-                    let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                try source.forEachChunk { chunk in
                     hasher.update(chunk)
                     try output.write(chunk)
-                    position += Int64(count)
                 }
                 let actual = hasher.finalize()
                 guard actual == jar.digest else {
@@ -106,7 +97,7 @@ struct ChartDirectoryWriter {
         let prefix = options.prefix.isEmpty ? registry : "\(registry)/\(options.prefix)"
         lines += ["global:", "  imageRegistry: \(quoted(prefix))"]
         if let image = chartImage(entries), let reference = try? Reference(parsing: image.source) {
-            let path = options.flatten ? reference.repository.replacingOccurrences(of: "/", with: "-") : reference.repository
+            let path = options.path(for: reference.repository)
             lines += ["image:", "  repository: \(quoted(path))", "  tag: \(quoted(reference.tag ?? ""))", "  digest: \(quoted(image.digest))"]
         }
         if let libsImage {

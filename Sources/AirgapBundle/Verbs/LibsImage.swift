@@ -35,18 +35,7 @@ struct LibsImage {
         let tar = try TarWriter(file: output, hasher: layerHasher)
         try tar.addDirectory("libs")
         for jar in jars.sorted(by: { $0.name < $1.name }) {
-            try tar.addFile("libs/\(jar.name)", size: jar.source.descriptor.size) { write in
-                var position = jar.source.offset
-                let end = position + jar.source.descriptor.size
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-                defer { buffer.deallocate() }
-                while position < end {
-                    let count = pread(jar.source.file.raw, buffer.baseAddress, min(buffer.count, Int(end - position)), off_t(position))
-                    guard count > 0 else { throw LayoutError.io(path: jar.source.file.path, operation: "read", errno: errno) }
-                    try write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                    position += Int64(count)
-                }
-            }
+            try tar.addFile("libs/\(jar.name)", size: jar.source.descriptor.size) { write in try jar.source.forEachChunk(write) }
         }
         try tar.finish()
         let layerSize = try output.size()

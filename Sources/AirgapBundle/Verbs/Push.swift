@@ -35,10 +35,14 @@ public struct PushOptions: Sendable {
         self.openshiftManifests = openshiftManifests
     }
 
+    /// The path under the prefix: `library/flink`, or `library-flink` flattened.
+    public func path(for sourceRepository: String) -> String {
+        flatten ? sourceRepository.replacingOccurrences(of: "/", with: "-") : sourceRepository
+    }
+
     /// `docker.io/library/flink` → `PREFIX/library/flink` (or `PREFIX/library-flink` flattened).
     public func targetRepository(for sourceRepository: String) -> String {
-        let path = flatten ? sourceRepository.replacingOccurrences(of: "/", with: "-") : sourceRepository
-        return prefix.isEmpty ? path : "\(prefix)/\(path)"
+        prefix.isEmpty ? path(for: sourceRepository) : "\(prefix)/\(path(for: sourceRepository))"
     }
 }
 
@@ -119,11 +123,12 @@ public struct Pusher: Sendable {
     }
 
     public func push(_ bundle: String, lock external: (lock: Lockfile, path: String)?, options: PushOptions) async throws -> PushSummary {
-        // A quick look first: the graph and every document, checked against their digests.
-        let quick = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false)).verify(bundle, lock: external, thorough: false)
-        let lock = try external?.lock ?? quick.lockFile.map { try Lockfile.decode($0, path: LayoutPath.lockFileName) }
+        // A quick look first: the graph and every document, checked against their digests. Its
+        // large blobs are hashed below, before the first write.
+        let layout = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false)).verify(bundle, lock: external, thorough: false)
+        let lock = try external?.lock ?? layout.lockFile.map { try Lockfile.decode($0, path: LayoutPath.lockFileName) }
         var summary = PushSummary(registry: options.registry, dryRun: options.dryRun, verification: "graph", entries: [])
-        let (blobs, manifests) = try plan(quick, options: options, summary: &summary)
+        let (blobs, manifests) = try plan(layout, options: options, summary: &summary)
 
         // What the registry lacks (HEAD only: no write).
         let client = self.client
@@ -149,7 +154,7 @@ public struct Pusher: Sendable {
             summary.manifestsSkipped += (byDigest ? 0 : 1) + (task.tag != nil && !byTag ? 1 : 0)
             if byDigest || byTag { missingManifests.append((task, byDigest, byTag)) }
         }
-        let chartWork = try options.chartDirectory.map { try ChartDirectoryWriter(directory: $0, lock: lock, bundle: quick) }
+        let chartWork = try options.chartDirectory.map { try ChartDirectoryWriter(directory: $0, lock: lock, bundle: layout) }
 
         for task in missingBlobs {
             summary.plan.append("blob \(task.descriptor.digest) (\(ByteCount.format(task.descriptor.size))) -> \(task.repositories.joined(separator: ", "))")
@@ -170,22 +175,19 @@ public struct Pusher: Sendable {
         // checked every header, document and lock; the large blobs are now hashed in place, on
         // all cores. (The registry checks each digest again as the blob arrives, so the tarball's
         // checksum file adds nothing here.)
-        let large = quick.blobSizes.compactMap { digest, size -> ParallelBlobCheck.Blob? in
-            guard quick.documents[digest] == nil, let offset = quick.blobOffsets[digest.description] else { return nil }
+        let large = layout.blobSizes.compactMap { digest, size -> ParallelBlobCheck.Blob? in
+            guard layout.documents[digest] == nil, let offset = layout.blobOffsets[digest.description] else { return nil }
             return ParallelBlobCheck.Blob(digest: digest, headerOffset: offset, size: size)
         }
         let verifyProgress = TransferProgress(label: "verify", total: large.reduce(0) { $0 + $1.size }, enabled: progress.isEnabled)
         try await offload { try ParallelBlobCheck.verify(bundle, blobs: large, progress: verifyProgress.advance) }
         verifyProgress.finish()
-        let full = quick
         summary.verification = "full"
 
         let file = try FileDescriptor.openForReading(bundle)
         var sources: [Digest: BlobSource] = [:]
         for task in missingBlobs {
-            guard let headerOffset = full.blobOffsets[task.descriptor.digest.description] else { throw LayoutError.missingBlob(task.descriptor.digest.description) }
-            let dataOffset = try TarEntryLocator.dataOffset(in: file, headerOffset: headerOffset, expectedSize: task.descriptor.size)
-            sources[task.descriptor.digest] = BlobSource(file: file, offset: dataOffset, descriptor: task.descriptor)
+            sources[task.descriptor.digest] = try layout.blobSource(task.descriptor, in: file)
         }
         progress.setTotal(missingBlobs.reduce(0) { $0 + $1.descriptor.size })
         let counter = PushCounter()
@@ -222,8 +224,8 @@ public struct Pusher: Sendable {
         }
 
         if let chartWork {
-            let libs = try await pushLibsImage(chartWork, bundle: full, file: file, options: options, summary: &summary)
-            let result = try chartWork.write(from: file, offsets: full.blobOffsets, prune: options.prune, registry: options.registry,
+            let libs = try await pushLibsImage(chartWork, bundle: layout, file: file, options: options, summary: &summary)
+            let result = try chartWork.write(from: file, prune: options.prune, registry: options.registry,
                                              options: options, entries: summary.entries, libsImage: libs)
             summary.jarsWritten = result.written
             summary.strayJars = result.strays
@@ -245,12 +247,9 @@ public struct Pusher: Sendable {
               let documentSize = bundle.documents[try Digest(parsing: entry.digest)]?.count
         else { return nil }
         let flink = try Reference(parsing: image.source)
-        func source(_ digest: Digest, size: Int64, mediaType: String) throws -> BlobSource {
-            guard let headerOffset = bundle.blobOffsets[digest.description] else { throw LayoutError.missingBlob(digest.description) }
-            return BlobSource(file: file, offset: try TarEntryLocator.dataOffset(in: file, headerOffset: headerOffset, expectedSize: size),
-                              descriptor: Descriptor(mediaType: mediaType, digest: digest, size: size))
+        let jars = try chart.jars.map {
+            ($0.fileName, try bundle.blobSource(Descriptor(mediaType: ArtifactManifests.jarMediaType, digest: $0.digest, size: $0.size), in: file))
         }
-        let jars = try chart.jars.map { ($0.fileName, try source($0.digest, size: $0.size, mediaType: ArtifactManifests.jarMediaType)) }
         let libs = try LibsImage(base: Descriptor(mediaType: entry.mediaType, digest: try Digest(parsing: entry.digest), size: Int64(documentSize)),
                                  documents: bundle.documents, jars: jars, temporaryDirectory: NSTemporaryDirectory())
         let repository = options.targetRepository(for: LibsImage.repositoryName)
@@ -259,7 +258,7 @@ public struct Pusher: Sendable {
         var seen = Set<Digest>()
         for base in libs.baseBlobs where seen.insert(base.digest).inserted {
             if try await offload({ try client.blobExists(repository: repository, digest: base.digest) }) { summary.blobsSkipped += 1; continue }
-            let blob = try source(base.digest, size: base.size, mediaType: base.mediaType)
+            let blob = try bundle.blobSource(base, in: file)
             let outcome = try await offload { try client.pushBlob(blob, repository: repository, mountFrom: flinkRepository) { _ in } }
             if outcome == .mounted { summary.blobsMounted += 1 } else { summary.blobsSent += 1; summary.bytesSent += base.size }
         }

@@ -39,6 +39,15 @@ public struct VerifiedBundle: Encodable, Sendable {
     enum CodingKeys: String, CodingKey { case bundle, entries, blobs, bytes, checksumFile, lockChecked }
 }
 
+extension VerifiedBundle {
+    /// Where `descriptor`'s bytes are in the tarball open as `file`, to be read in place.
+    public func blobSource(_ descriptor: Descriptor, in file: FileDescriptor) throws -> BlobSource {
+        guard let headerOffset = blobOffsets[descriptor.digest.description] else { throw LayoutError.missingBlob(descriptor.digest.description) }
+        let offset = try TarEntryLocator.dataOffset(in: file, headerOffset: headerOffset, expectedSize: descriptor.size)
+        return BlobSource(file: file, offset: offset, descriptor: descriptor)
+    }
+}
+
 /// `airgap verify`: reads the tarball once, front to back, with no extraction, and proves that
 /// every blob hashes to its name, that every descriptor's size and digest match the blob it
 /// points at, that everything `index.json` reaches is present and nothing else is, and that the
