@@ -93,7 +93,11 @@ final class RegistryAuthTests: XCTestCase {
         let refused = try AirgapRunner().run(["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--certs-dir", work.file("certs.d")])
         XCTAssertEqual(refused.status, 1, "no client certificate yet")
         XCTAssertTrue(refused.stderr.contains("client certificate"), refused.stderr)
-        XCTAssertFalse(refused.stderr.contains("retrying"), "a refused certificate is not retried: \(refused.stderr)")
+        // The server's refusal sometimes lands first as a reset connection (retried, rightly: it
+        // is a connection error); the certificate alert itself must end it.
+        let retries = refused.stderr.split(separator: "\n").filter { $0.contains("retrying") }
+        XCTAssertFalse(retries.contains { $0.contains("bad certificate") }, "a refused certificate is not retried: \(refused.stderr)")
+        XCTAssertTrue(refused.stderr.split(separator: "\n").last?.contains("refused the client certificate") == true, refused.stderr)
         for name in ["client.cert", "client.key"] { try FileManager.default.copyItem(atPath: pki.file(name), toPath: "\(certs)/\(name)") }
         try AirgapRunner().check(["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--certs-dir", work.file("certs.d")])
     }
