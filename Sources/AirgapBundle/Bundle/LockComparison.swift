@@ -172,7 +172,8 @@ public enum LockComparison {
                 report("\(field).platforms: \"\(image.platforms)\" is not a list of os/architecture platforms")
             } else {
                 let platforms = wanted.compactMap { $0 }
-                let known = item.platformManifests.compactMap(\.platform)
+                // A single manifest's index entry may name no platform: its config does.
+                let known = item.platformManifests.compactMap { $0.platform ?? configPlatform(of: $0, in: bundle) }
                 if let stray = known.first(where: { offered in !platforms.contains { $0.accepts(offered) } }) {
                     report("\(field).platforms: \(reference) carries \(stray), which \(lockName) did not ask for (\(image.platforms))")
                 } else if known.count == item.platformManifests.count, let absent = platforms.first(where: { wanted in !known.contains { wanted.accepts($0) } }) {
@@ -183,6 +184,15 @@ public enum LockComparison {
         if image.size != item.bytes {
             report("\(field).size: \(reference) carries \(item.bytes) bytes, but \(lockName) says \(image.size.map(String.init) ?? "nothing")")
         }
+    }
+
+    /// The platform a manifest's config declares (`os`, `architecture`, `variant`).
+    private static func configPlatform(of manifest: Descriptor, in bundle: BundleReader) -> Platform? {
+        struct ConfigPlatform: Decodable { var os: String?; var architecture: String?; var variant: String? }
+        guard case .manifest(let parsed)? = bundle.document(manifest), let data = bundle.documents[parsed.config.digest],
+              let config = try? JSONDecoder().decode(ConfigPlatform.self, from: data), let os = config.os, let architecture = config.architecture
+        else { return nil }
+        return Platform(os: os, architecture: architecture, variant: config.variant)
     }
 
     private static func compareJar(_ jar: LockedJar, field: String, item: BundleItem, bundle: BundleReader, lockName: String,
