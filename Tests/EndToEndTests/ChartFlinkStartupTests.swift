@@ -12,6 +12,16 @@ final class ChartFlinkStartupTests: XCTestCase {
 
     // MARK: configuration file
 
+    /// The reader the tests trust is Flink 1.17's: what the old chart wrote comes back as Flink
+    /// took it (quotes kept, cut at '#', lines without ": " skipped).
+    func testFlinkConfReaderReadsWhatFlink117Reads() throws {
+        let text = "taskmanager.numberOfTaskSlots: \"2\"\ns3.endpoint: http://m:9000/#x\nno-space:1\nempty: \n  # comment\nkey: a: b\nkey: c\n"
+        let conf = try FlinkConf.read(text, fileName: "flink-conf.yaml")
+        XCTAssertEqual(conf.entries, ["taskmanager.numberOfTaskSlots": "\"2\"", "s3.endpoint": "http://m:9000/", "key": "c"])
+        XCTAssertEqual(conf.skipped, [3, 4])
+        XCTAssertEqual(try FlinkConf.read("a: a: b\n", fileName: "flink-conf.yaml").entries, ["a": "a: b"], "split at the first \": \" only")
+    }
+
     func testFlinkConfLinesReadBackAsTheValuesGiven() throws {
         let values: [String: Any] = ["flinkConfiguration": [
             "state.backend": "rocksdb", "execution.checkpointing.interval": 1_000_000, "taskmanager.memory.managed.fraction": 0.4,
