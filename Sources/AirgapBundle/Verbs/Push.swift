@@ -298,7 +298,7 @@ public struct Pusher: Sendable {
                 kind: entry.kind, source: entry.reference,
                 target: "\(options.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(entry.digest)", digest: entry.digest))
             var seen = Set<Digest>()
-            func visit(_ descriptor: Descriptor, tag: String?) throws {
+            func visit(_ descriptor: Descriptor, tag: String?, depth: Int) throws {
                 guard seen.insert(descriptor.digest).inserted else { return }
                 guard MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType) else {
                     var repositories = blobRepositories[descriptor.digest]?.1 ?? []
@@ -307,16 +307,17 @@ public struct Pusher: Sendable {
                     return
                 }
                 guard let data = bundle.documents[descriptor.digest] else { throw LayoutError.missingBlob(descriptor.digest.description) }
+                try ImageIndex.checkNesting(depth, at: descriptor.digest)
                 let document = try ManifestDocument(decoding: data, mediaType: descriptor.mediaType)
                 switch document {
-                case .index(let index): for child in index.manifests { try visit(child, tag: nil) }
-                case .manifest(let manifest): for blob in manifest.blobs { try visit(blob, tag: nil) }
+                case .index(let index): for child in index.manifests { try visit(child, tag: nil, depth: depth + 1) }
+                case .manifest(let manifest): for blob in manifest.blobs { try visit(blob, tag: nil, depth: depth + 1) }
                 }
                 var exact = descriptor
                 exact.size = Int64(data.count)
                 manifests.append(ManifestTask(repository: repository, descriptor: exact, data: data, tag: tag))
             }
-            try visit(top, tag: reference.tag)
+            try visit(top, tag: reference.tag, depth: 1)
         }
         let blobs = blobRepositories.values.map { BlobTask(descriptor: $0.0, repositories: $0.1) }.sorted { $0.descriptor.digest < $1.descriptor.digest }
         return (blobs, manifests)

@@ -156,7 +156,7 @@ public struct BundleVerifier: Sendable {
             }
             var imageBlobs = Set<Digest>()
             var platforms: [String] = []
-            try walk(entry, from: "\(LayoutPath.indexFileName) → \(name)", snapshot: snapshot, blobs: &imageBlobs, platforms: &platforms)
+            try walk(entry, from: "\(LayoutPath.indexFileName) → \(name)", depth: 1, snapshot: snapshot, blobs: &imageBlobs, platforms: &platforms)
             reached.formUnion(imageBlobs)
             entries.append(VerifiedEntry(
                 kind: kind(of: entry, snapshot: snapshot), reference: name, mediaType: entry.mediaType, digest: entry.digest.description,
@@ -182,7 +182,7 @@ public struct BundleVerifier: Sendable {
     }
 
     private static func walk(
-        _ descriptor: Descriptor, from parent: String, snapshot: LayoutSnapshot, blobs: inout Set<Digest>, platforms: inout [String]
+        _ descriptor: Descriptor, from parent: String, depth: Int, snapshot: LayoutSnapshot, blobs: inout Set<Digest>, platforms: inout [String]
     ) throws {
         let blobName = LayoutPath.blobName(descriptor.digest)
         guard let size = snapshot.blobSizes[descriptor.digest] else {
@@ -201,6 +201,7 @@ public struct BundleVerifier: Sendable {
         guard let data = snapshot.documents[descriptor.digest] else {
             throw LayoutDefect(entry: blobName, problem: "should be a manifest (\(descriptor.mediaType)) but is not a JSON document")
         }
+        do { try ImageIndex.checkNesting(depth, at: descriptor.digest) } catch { throw LayoutDefect(entry: blobName, problem: "\(error)") }
         let document: ManifestDocument
         do { document = try ManifestDocument(decoding: data, mediaType: descriptor.mediaType) } catch {
             throw LayoutDefect(entry: blobName, problem: "\(error)")
@@ -216,9 +217,9 @@ public struct BundleVerifier: Sendable {
         let here = "\(blobName)"
         switch document {
         case .index(let index):
-            for child in index.manifests { try walk(child, from: here, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+            for child in index.manifests { try walk(child, from: here, depth: depth + 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
         case .manifest(let manifest):
-            for child in manifest.blobs { try walk(child, from: here, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+            for child in manifest.blobs { try walk(child, from: here, depth: depth + 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
         }
     }
 }
