@@ -48,7 +48,7 @@ struct TransferOptions: ParsableArguments {
     @Option(name: .customLong("retry-times"), help: "Attempts for a request that fails with 429, 5xx or a broken connection.")
     var retryTimes: Int = 5
 
-    @Option(help: ArgumentHelp("Give up on one transfer (a manifest, blob, JAR or chart, retries included) after this long; a transfer slower than 1 KiB/s for 30s counts as stalled.", valueName: "SECONDS"))
+    @Option(help: ArgumentHelp("Give up on one transfer (a manifest, blob, JAR or chart, retries included) after this long; a transfer below 1 KiB/s for 30s (or a quarter of the timeout) has stalled and is tried once more.", valueName: "SECONDS"))
     var timeout: Double = TransferLimits.defaultTimeout
 
     func validate() throws {

@@ -46,8 +46,9 @@ struct Inspect: AsyncParsableCommand {
         let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
         let verified = try await BundleVerifier(progress: progress).verify(bundle)
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
+        // Escaped before the widths are measured: a name from the bundle may hold escapes.
         let rows = verified.entries.map { entry in
-            [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
+            [entry.kind.rawValue, TerminalText.escape(entry.reference), entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
              ByteCount.format(entry.bytes), entry.digest]
         }
         let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]

@@ -19,8 +19,9 @@ public struct TransferLimits: Sendable {
         self.timeout = timeout
         self.connectTimeout = min(connectTimeout, timeout)
         self.lowSpeedBytesPerSecond = lowSpeedBytesPerSecond
-        // A stall is noticed within the deadline, never after it.
-        self.lowSpeedSeconds = max(1, min(lowSpeedSeconds, Int(timeout.rounded(.down))))
+        // A stall is noticed well within the deadline (a quarter of it), so the one retry a
+        // stall gets still fits.
+        self.lowSpeedSeconds = max(1, min(lowSpeedSeconds, Int((timeout / 4).rounded(.down))))
         self.errorBodyLimit = errorBodyLimit
     }
 
