@@ -7,6 +7,7 @@ public enum YAMLInputError: Error, CustomStringConvertible {
     case tooDeep(source: String, line: Int, limit: Int)
     case tooManyNodes(source: String, limit: Int)
     case duplicateKey(source: String, key: String, line: Int, firstLine: Int)
+    case complexKey(source: String, line: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum YAMLInputError: Error, CustomStringConvertible {
             return "\(source): its aliases expand to more than \(limit) values (a YAML alias bomb?); write the values out instead"
         case .duplicateKey(let source, let key, let line, let firstLine):
             return "\(source): line \(line): key \"\(key)\" appears twice (first on line \(firstLine)); YAML keeps only one of them, so remove one"
+        case .complexKey(let source, let line):
+            return "\(source): line \(line): a key that is a list or mapping; keys are plain strings"
         }
     }
 }
@@ -71,7 +74,9 @@ public enum YAMLInput {
             if depth > maximumDepth { throw YAMLInputError.tooDeep(source: source, line: line(of: node), limit: maximumDepth) }
             var seen: [String: Int] = [:]
             for (key, value) in mapping {
-                if case .scalar(let scalar) = key, scalar.string != "<<" {
+                // Yams force-unwraps keys as strings when it builds dictionaries.
+                guard case .scalar(let scalar) = key else { throw YAMLInputError.complexKey(source: source, line: line(of: key)) }
+                if scalar.string != "<<" {
                     if let first = seen[scalar.string] {
                         throw YAMLInputError.duplicateKey(source: source, key: scalar.string, line: line(of: key), firstLine: first)
                     }
