@@ -53,7 +53,7 @@ struct Audit: AsyncParsableCommand {
             let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
             request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: TLSTrust(caFiles: caFiles), log: logToStderr),
                                               credentials: CredentialStore.standard(authFile: authfile))
-            request.push = PushOptions(registry: registry, prefix: prefix, flatten: flatten)
+            request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport
         do { report = try await Auditor().audit(request) } catch {
