@@ -302,6 +302,13 @@ final class HostilePeerTests: XCTestCase {
         expectRefused(result, saying: "not found in the registry")
     }
 
+    func testEndlessHeadersAreCut() throws {
+        let server = try HostileServer(scenario: "endless-headers")
+        let (_, spec) = try specFor(server, images: ["small:1"])
+        let result = try AirgapRunner().run(["lock", "--spec", spec] + plainRegistry(server), timeout: hangLimit)
+        expectRefused(result, saying: "more than 262144 bytes for a response head")
+    }
+
     func testEndlessRedirectBodyIsCutAndTheRedirectFollowed() throws {
         let server = try HostileServer(scenario: "endless-redirect")
         let (_, spec) = try specFor(server, images: ["small:1"])
