@@ -35,16 +35,27 @@ struct Verify: AsyncParsableCommand {
 }
 
 struct Inspect: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List what a bundle holds: references, platforms, sizes, digests.")
+    static let configuration = CommandConfiguration(
+        abstract: "List what a bundle holds (references, platforms, sizes, digests), or one artifact in detail.")
 
     @Argument(help: "The bundle tarball.")
     var bundle: String
+
+    @Argument(help: ArgumentHelp("Show this one in detail: layers and sizes per platform; for a JAR its file name and SHA-256.", valueName: "REF"))
+    var reference: String?
 
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
         let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
         let verified = try await BundleVerifier(progress: progress).verify(bundle)
+        if let reference {
+            let lock = try verified.lockFile.map { try Lockfile.decode($0, path: LayoutPath.lockFileName) }
+            let entry = try EntryLookup.find(reference, in: verified.entries, lock: lock, bundle: bundle)
+            let detail = try ArtifactDetail.describe(entry, in: verified, lock: lock)
+            if outputOptions.json { return try outputOptions.printJSON(detail) }
+            return print(detail.text)
+        }
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
         let rows = verified.entries.map { entry in
             [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",

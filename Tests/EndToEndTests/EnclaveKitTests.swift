@@ -8,50 +8,8 @@ import XCTest
 /// Swift, no source checkout, no bundle.lock): the enclave side runs there end to end against a
 /// TLS + htpasswd registry on loopback.
 final class EnclaveKitTests: XCTestCase {
-    static var work: TemporaryDirectory!
-    static var upstream: RegistryServer!
-    static var maven: StaticHTTPServer!
     static let user = "enclave", password = "s3cret-pass"
-
-    /// A Flink-like image (FLINK_VERSION=1.17.1, lib/flink-json), the two connectors of the seed
-    /// and a flink-cdc chart, packed on the "connected" side (the host).
-    override class func setUp() {
-        super.setUp()
-        guard EnclaveRoot.unavailableReason() == nil else { return }
-        do {
-            work = try TemporaryDirectory("kit")
-            upstream = try RegistryServer()
-            try TestImages.build(layout: work.file("oci"), ref: "flink", platforms: ["linux/amd64", "linux/arm64"], layers: 2, seed: "kit",
-                                 env: ["FLINK_VERSION=1.17.1"], files: ["opt/flink/lib/flink-json-1.17.1.jar", "opt/flink/lib/flink-dist-1.17.1.jar"])
-            try TestImages.push(layout: work.file("oci"), ref: "flink", to: upstream, repository: "library/flink:1.17.1")
-            try TestArtifacts.publish(["com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2", "org.apache.flink:flink-sql-connector-kafka:1.17.1"],
-                                      in: work.file("maven"))
-            maven = try StaticHTTPServer(directory: work.file("maven"))
-            try TestArtifacts.chart(in: work, name: "flink-cdc")
-            let spec = try work.write("airgap.yaml", """
-            images:
-              - ref: docker.io/library/flink:1.17.1
-                platforms: [linux/amd64, linux/arm64]
-            jars:
-              repository: \(maven.url)
-              artifacts:
-                - com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2
-                - org.apache.flink:flink-sql-connector-kafka:1.17.1
-            charts:
-              - path: flink-cdc
-            mirrors:
-              docker.io: http://\(upstream.host)
-            """)
-            try AirgapRunner().check(["pack", "--spec", spec, "--output", work.file("bundle.tar")])
-        } catch { fatalError("enclave kit fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        maven = nil
-        work = nil
-        super.tearDown()
-    }
+    var kit: FlinkKitFixture { FlinkKitFixture.shared }
 
     /// A fresh enclave root holding only the kit: the binary on PATH, the bundle and its checksum
     /// in /root/kit.
@@ -59,8 +17,8 @@ final class EnclaveKitTests: XCTestCase {
         if let reason = EnclaveRoot.unavailableReason() { throw XCTSkip(reason) }
         let enclave = try EnclaveRoot()
         try enclave.install(EnclaveRoot.releaseBinary!, at: "/usr/local/bin/airgap")
-        try enclave.install(Self.work.file("bundle.tar"), at: "/root/kit/bundle.tar")
-        try enclave.install(Self.work.file("bundle.tar.sha256"), at: "/root/kit/bundle.tar.sha256")
+        try enclave.install(kit.bundle, at: "/root/kit/bundle.tar")
+        try enclave.install(kit.checksum, at: "/root/kit/bundle.tar.sha256")
         return enclave
     }
 
@@ -101,7 +59,6 @@ final class EnclaveKitTests: XCTestCase {
                           directory: "/root/kit", input: Data(Self.password.utf8))
         let raw = try Command.check("skopeo", ["inspect", "--raw", "--creds", "\(Self.user):\(Self.password)", "--tls-verify=false",
                                                "docker://\(registry.host)/flink/library/flink:1.17.1"]).stdout
-        let lock = try Lockfile.decode(Data(contentsOf: URL(fileURLWithPath: Self.work.file("bundle.lock"))), path: "bundle.lock")
-        XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)), lock.images.first?.bundled?.digest)
+        XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)), kit.lock.images.first?.bundled?.digest)
     }
 }
