@@ -9,8 +9,8 @@ struct Audit: AsyncParsableCommand {
 
     enum Threshold: String, ExpressibleByArgument, CaseIterable { case error, warning }
 
-    @Option(help: ArgumentHelp("The lockfile.", valueName: "PATH"))
-    var lock = "bundle.lock"
+    @Option(help: ArgumentHelp("The lockfile (default: the lock inside --bundle, else bundle.lock).", valueName: "PATH"))
+    var lock: String?
 
     @Option(help: ArgumentHelp("Also check that the lock still describes this spec.", valueName: "FILE"))
     var spec: String?
@@ -63,14 +63,14 @@ struct Audit: AsyncParsableCommand {
             let data = try JSONEncoder.canonical(pretty: true).encode(report)
             FileHandle.standardOutput.write(data + Data("\n".utf8))
         } else if report.findings.isEmpty {
-            print("audit: no findings (\(report.checked.joined(separator: ", ")) checked)")
+            print("audit: no findings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         } else {
             let rows = report.findings.map { [$0.severity.rawValue, $0.id, $0.artifact, "\($0.message); fix: \($0.fix)"] }
             let widths = (0..<3).map { column in (rows + [["SEVERITY", "ID", "ARTIFACT", ""]]).map { $0[column].count }.max() ?? 0 }
             for row in [["SEVERITY", "ID", "ARTIFACT", "FINDING"]] + rows {
                 print((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
             }
-            print("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked)")
+            print("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         }
         if report.worst(atLeast: threshold) { throw ExitCode(1) }
     }

@@ -29,8 +29,12 @@ struct Verify: AsyncParsableCommand {
         let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart)].compactMap { label, kind in
             counts[kind].map { "\($0) \(label)\($0 == 1 ? "" : "s")" }
         }.joined(separator: ", ")
-        let locks = verified.lockChecked.isEmpty ? "no lock" : "matches " + verified.lockChecked.joined(separator: " and ")
-        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks)")
+        // Which lock the entries were checked against: the one inside the bundle travels with it
+        // (and could be altered with it), so say so, and whether a lock of the operator's own was used.
+        let locks = verified.lockChecked.map { $0 == LayoutPath.lockFileName ? "\($0) (inside the bundle)" : $0 }
+        let lockLine = locks.isEmpty ? "no lock (not packed by airgap)"
+            : "matches " + locks.joined(separator: " and ") + (lock == nil ? "; pass --lock with your own copy to guard against tampering" : "")
+        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine)")
     }
 }
 

@@ -9,6 +9,8 @@ public struct AuditReport: Codable, Sendable {
     /// The checks that ran: lock, spec, flink, bundle, chart, registry.
     public var checked: [String]
     public var counts: [String: Int]
+    /// The lock audited against: the `--lock` file, or the one inside the bundle.
+    public var lock: String
 
     public func worst(atLeast threshold: Finding.Severity) -> Bool {
         findings.contains { $0.severity >= threshold }
@@ -24,7 +26,10 @@ public struct AuditCannotRun: Error, CustomStringConvertible {
 
 /// What to audit against what.
 public struct AuditRequest: Sendable {
-    public var lockPath: String
+    /// The lockfile; nil means the lock inside the bundle when there is a bundle, else
+    /// `bundle.lock`.
+    public var lockPath: String?
+    public static let defaultLockPath = "bundle.lock"
     public var specPath: String?
     public var bundlePath: String?
     public var chartDirectory: String?
@@ -32,7 +37,7 @@ public struct AuditRequest: Sendable {
     public var registry: RegistryClient?
     public var push: PushOptions?
 
-    public init(lockPath: String, specPath: String? = nil, bundlePath: String? = nil, chartDirectory: String? = nil,
+    public init(lockPath: String?, specPath: String? = nil, bundlePath: String? = nil, chartDirectory: String? = nil,
                 registry: RegistryClient? = nil, push: PushOptions? = nil) {
         self.lockPath = lockPath
         self.specPath = specPath
@@ -50,35 +55,54 @@ public struct Auditor: Sendable {
     public init() {}
 
     public func audit(_ request: AuditRequest) async throws -> AuditReport {
-        guard let data = FileManager.default.contents(atPath: request.lockPath) else {
-            throw AuditCannotRun("\(request.lockPath): no such lockfile; pass --lock PATH or run `airgap lock`")
-        }
         var findings: [Finding] = []
         var checked = ["lock"]
-        let lock: Lockfile
-        do { lock = try Lockfile.decode(data, path: request.lockPath) } catch {
-            findings.append(Finding("LOCK-MALFORMED", .error, request.lockPath, "\(error)", fix: "write it again with `airgap lock`"))
-            return report(findings, checked)
-        }
-        findings += checkLock(lock, path: request.lockPath)
-        if let specPath = request.specPath {
-            checked.append("spec")
-            findings += try checkSpec(lock, specPath: specPath, lockPath: request.lockPath)
-        }
-
+        // The bundle is verified first: when its own lock is the one to audit against, a lock
+        // taken from a bundle that does not verify is not trusted.
         var bundle: VerifiedBundle?
-        var imageLib: (names: Set<String>, source: String)?
-        var flinkFromImage: String?
         if let bundlePath = request.bundlePath {
-            checked.append("bundle")
             guard FileManager.default.fileExists(atPath: bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
             do {
                 bundle = try await BundleVerifier(progress: TransferProgress(label: "audit", enabled: false)).verify(bundlePath)
             } catch let defect as LayoutDefect {
                 findings.append(Finding("BUNDLE-DEFECT", .error, defect.entry, defect.problem, fix: "pack the bundle again"))
             }
+        }
+        let data: Data
+        let lockName: String
+        if let lockPath = request.lockPath ?? (request.bundlePath == nil ? AuditRequest.defaultLockPath : nil) {
+            guard let contents = FileManager.default.contents(atPath: lockPath) else {
+                throw AuditCannotRun("\(lockPath): no such lockfile; pass --lock PATH, or --bundle FILE to use the lock inside the bundle")
+            }
+            (data, lockName) = (contents, lockPath)
+        } else {
+            let bundlePath = request.bundlePath ?? ""
+            guard let bundle else {
+                // Its defect is the finding; its lock cannot be trusted to check anything else.
+                return report(findings, ["bundle"], lock: "none (\(bundlePath) did not verify)")
+            }
+            guard let embedded = bundle.lockFile else {
+                throw AuditCannotRun("\(bundlePath) carries no \(LayoutPath.lockFileName) (not packed by airgap); pass --lock PATH")
+            }
+            (data, lockName) = (embedded, "\(LayoutPath.lockFileName) in \(bundlePath)")
+        }
+        let lock: Lockfile
+        do { lock = try Lockfile.decode(data, path: lockName) } catch {
+            findings.append(Finding("LOCK-MALFORMED", .error, lockName, "\(error)", fix: "write it again with `airgap lock`"))
+            return report(findings, checked, lock: lockName)
+        }
+        findings += checkLock(lock, path: lockName)
+        if let specPath = request.specPath {
+            checked.append("spec")
+            findings += try checkSpec(lock, specPath: specPath, lockPath: lockName)
+        }
+
+        var imageLib: (names: Set<String>, source: String)?
+        var flinkFromImage: String?
+        if let bundlePath = request.bundlePath {
+            checked.append("bundle")
             if let bundle {
-                findings += checkBundle(bundle, against: lock, lockPath: request.lockPath)
+                findings += checkBundle(bundle, against: lock, lockPath: lockName)
                 if let flink = flinkImage(lock) {
                     (imageLib, flinkFromImage) = try inspectFlinkImage(flink, bundle: bundle, path: bundlePath)
                 }
@@ -96,14 +120,14 @@ public struct Auditor: Sendable {
             checked.append("registry")
             findings += try await checkRegistry(registry, options: request.push ?? PushOptions(registry: registry.endpoint.name), lock: lock)
         }
-        return report(findings, checked)
+        return report(findings, checked, lock: lockName)
     }
 
-    private func report(_ findings: [Finding], _ checked: [String]) -> AuditReport {
+    private func report(_ findings: [Finding], _ checked: [String], lock: String) -> AuditReport {
         let unique = Array(Set(findings)).sorted()
         var counts = Dictionary(uniqueKeysWithValues: Finding.Severity.allCases.map { ($0.rawValue, 0) })
         for finding in unique { counts[finding.severity.rawValue, default: 0] += 1 }
-        return AuditReport(findings: unique, checked: checked, counts: counts)
+        return AuditReport(findings: unique, checked: checked, counts: counts, lock: lock)
     }
 
     /// The Flink compatibility findings of a lock alone: what `lock` and `pack` print as warnings
