@@ -52,14 +52,14 @@ struct Inspect: AsyncParsableCommand {
 
     func run() async throws {
         let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
-        let verified = try await BundleVerifier(progress: progress).verify(bundle)
+        let (reader, checked) = try await BundleVerifier(progress: progress).open(bundle)
         if let reference {
-            let lock = try verified.lockFile.map { try Lockfile.decode($0, path: LayoutPath.lockFileName) }
-            let entry = try EntryLookup.find(reference, in: verified.entries, lock: lock, bundle: bundle)
-            let detail = try ArtifactDetail.describe(entry, in: verified, lock: lock)
+            let entry = try EntryLookup.find(reference, in: reader.items, lock: reader.lock, bundle: bundle)
+            let detail = try ArtifactDetail.describe(entry, in: reader)
             if outputOptions.json { return try outputOptions.printJSON(detail) }
             return print(detail.text)
         }
+        let verified = VerifiedBundle(reader, lockChecked: checked)
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
         let rows = verified.entries.map { entry in
             [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",

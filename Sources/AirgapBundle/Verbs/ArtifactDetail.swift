@@ -45,10 +45,10 @@ public struct ArtifactDetail: Codable, Sendable {
     public var jar: Jar?
     public var chart: Chart?
 
-    public static func describe(_ entry: VerifiedEntry, in layout: VerifiedBundle, lock: Lockfile?) throws -> ArtifactDetail {
-        let digest = try Digest(parsing: entry.digest)
-        var detail = ArtifactDetail(kind: entry.kind, reference: entry.reference, mediaType: entry.mediaType, digest: entry.digest,
-                                    bytes: entry.bytes, platforms: [])
+    public static func describe(_ entry: BundleItem, in layout: BundleReader) throws -> ArtifactDetail {
+        let lock = layout.lock
+        var detail = ArtifactDetail(kind: entry.kind, reference: entry.reference, mediaType: entry.descriptor.mediaType,
+                                    digest: entry.descriptor.digest.description, bytes: entry.bytes, platforms: [])
         func blob(_ descriptor: Descriptor) -> Blob {
             Blob(mediaType: descriptor.mediaType, digest: descriptor.digest.description, size: descriptor.size)
         }
@@ -63,7 +63,7 @@ public struct ArtifactDetail: Codable, Sendable {
                     config: blob(manifest.config), layers: manifest.layers.map(blob)))
             }
         }
-        let top = Descriptor(mediaType: entry.mediaType, digest: digest, size: Int64(layout.documents[digest]?.count ?? 0))
+        let top = entry.descriptor
         try visit(top)
         switch entry.kind {
         case .image:

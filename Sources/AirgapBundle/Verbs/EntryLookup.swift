@@ -18,10 +18,10 @@ public enum EntryLookup {
         }
     }
 
-    public static func find(_ query: String, in entries: [VerifiedEntry], lock: Lockfile?, bundle: String) throws -> VerifiedEntry {
+    public static func find(_ query: String, in entries: [BundleItem], lock: Lockfile?, bundle: String) throws -> BundleItem {
         let all = entries.map(\.reference).sorted()
         if let exact = entries.first(where: { $0.reference == query }) { return exact }
-        var candidates: [VerifiedEntry] = []
+        var candidates: [BundleItem] = []
         if let reference = try? Reference(parsing: query) {
             candidates += entries.filter { $0.kind == .image && $0.reference == reference.description }
         }

@@ -43,41 +43,38 @@ public struct Extractor: Sendable {
     public func extract(_ bundle: String, reference query: String, to output: String) async throws -> ExtractSummary {
         // The graph, every document and the lock inside are checked here; the blobs taken out are
         // hashed as they are written.
-        let layout = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false)).verify(bundle, thorough: false)
-        let lock = try layout.lockFile.map { try Lockfile.decode($0, path: LayoutPath.lockFileName) }
-        let entry = try EntryLookup.find(query, in: layout.entries, lock: lock, bundle: bundle)
-        let file = try FileDescriptor.openForReading(bundle)
-        let top = Descriptor(mediaType: entry.mediaType, digest: try Digest(parsing: entry.digest),
-                             size: Int64(layout.documents[try Digest(parsing: entry.digest)]?.count ?? 0))
+        let (layout, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false)).open(bundle, thorough: false)
+        let lock = layout.lock
+        let entry = try EntryLookup.find(query, in: layout.items, lock: lock, bundle: bundle)
+        let top = entry.descriptor
         return try await offload {
             switch entry.kind {
-            case .chart: return try extractChart(entry, top: top, layout: layout, lock: lock, file: file, output: output)
-            case .jar: return try extractJar(entry, top: top, layout: layout, lock: lock, file: file, output: output)
-            case .image: return try extractImage(entry, top: top, layout: layout, file: file, output: output)
+            case .chart: return try extractChart(entry, top: top, layout: layout, lock: lock, output: output)
+            case .jar: return try extractJar(entry, top: top, layout: layout, lock: lock, output: output)
+            case .image: return try extractImage(entry, top: top, layout: layout, output: output)
             }
         }
     }
 
     /// The single-layer manifest of a JAR or chart artifact, and that layer.
-    static func artifactLayer(_ entry: VerifiedEntry, top: Descriptor, layout: VerifiedBundle, mediaType: String) throws -> (ImageManifest, Descriptor) {
+    static func artifactLayer(_ entry: BundleItem, top: Descriptor, layout: BundleReader, mediaType: String) throws -> (ImageManifest, Descriptor) {
         guard let data = layout.documents[top.digest], case .manifest(let manifest) = try ManifestDocument(decoding: data, mediaType: top.mediaType),
               let layer = manifest.layers.first(where: { $0.mediaType == mediaType })
         else { throw ExtractError.notThisKind(reference: entry.reference, problem: "has no \(mediaType) layer") }
         return (manifest, layer)
     }
 
-    func extractChart(_ entry: VerifiedEntry, top: Descriptor, layout: VerifiedBundle, lock: Lockfile?, file: FileDescriptor,
-                      output: String) throws -> ExtractSummary {
+    func extractChart(_ entry: BundleItem, top: Descriptor, layout: BundleReader, lock: Lockfile?, output: String) throws -> ExtractSummary {
         let (_, layer) = try Self.artifactLayer(entry, top: top, layout: layout, mediaType: MediaType.helmChartContent)
         let name = try Self.chartName(entry, layer: layer, lock: lock)
-        let directory = try ChartUnpacker(source: layout.blobSource(layer, in: file), chartName: name, label: entry.reference).unpack(into: output)
+        let directory = try ChartUnpacker(source: layout.source(for: layer), chartName: name, label: entry.reference).unpack(into: output)
         let files = FileManager.default.enumerator(atPath: directory)?.allObjects.count ?? 0
         return ExtractSummary(kind: .chart, reference: entry.reference, digest: layer.digest.description, output: directory, files: files)
     }
 
     /// The chart's name, from the lock (cross-checked against the archive's digest), else from
     /// the ref name `charts/<name>:<version>`.
-    static func chartName(_ entry: VerifiedEntry, layer: Descriptor, lock: Lockfile?) throws -> String {
+    static func chartName(_ entry: BundleItem, layer: Descriptor, lock: Lockfile?) throws -> String {
         if let locked = lock?.charts.first(where: { $0.reference == entry.reference }) {
             if let digest = locked.digest, digest != layer.digest {
                 throw ExtractError.lockDisagrees(reference: entry.reference, lockSays: digest.description, bundleHas: layer.digest.description)
@@ -91,8 +88,7 @@ public struct Extractor: Sendable {
         return name
     }
 
-    func extractJar(_ entry: VerifiedEntry, top: Descriptor, layout: VerifiedBundle, lock: Lockfile?, file: FileDescriptor,
-                    output: String) throws -> ExtractSummary {
+    func extractJar(_ entry: BundleItem, top: Descriptor, layout: BundleReader, lock: Lockfile?, output: String) throws -> ExtractSummary {
         let (manifest, layer) = try Self.artifactLayer(entry, top: top, layout: layout, mediaType: ArtifactManifests.jarMediaType)
         let locked = lock?.jars.first { $0.reference == entry.reference }
         if let sha256 = locked?.sha256, sha256 != layer.digest {
@@ -106,11 +102,11 @@ public struct Extractor: Sendable {
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let target = "\(output)/\(name)"
-        try Self.writeBlob(layout.blobSource(layer, in: file), to: target)
+        try Self.writeBlob(layout.source(for: layer), to: target)
         return ExtractSummary(kind: .jar, reference: entry.reference, digest: layer.digest.description, output: target, files: 1)
     }
 
-    func extractImage(_ entry: VerifiedEntry, top: Descriptor, layout: VerifiedBundle, file: FileDescriptor, output: String) throws -> ExtractSummary {
+    func extractImage(_ entry: BundleItem, top: Descriptor, layout: BundleReader, output: String) throws -> ExtractSummary {
         let existingIndex = try Self.prepareLayout(output)
         // Children before the documents that name them, so the layout is whole at every moment
         // a reader could look; index.json last.
@@ -130,7 +126,7 @@ public struct Extractor: Sendable {
             if let data = layout.documents[descriptor.digest] {
                 try AtomicFile.write(data, to: target)
             } else {
-                try Self.writeBlob(layout.blobSource(descriptor, in: file), to: target)
+                try Self.writeBlob(layout.source(for: descriptor), to: target)
             }
             files += 1
         }
