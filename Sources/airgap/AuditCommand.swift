@@ -42,6 +42,16 @@ struct Audit: AsyncParsableCommand {
     @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to --registry.")
     var plainHTTP = false
 
+    @Option(help: "User name for --registry; the password (or token: oc whoami -t) comes from --password-stdin.")
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the --registry password from standard input.")
+    var passwordStdin = false
+
+    func validate() throws {
+        guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
+    }
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -49,8 +59,13 @@ struct Audit: AsyncParsableCommand {
         var request = AuditRequest(lockPath: lock, specPath: spec, bundlePath: bundle, chartDirectory: chartDirectory)
         if let registry {
             let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
+            var credentials = CredentialStore.standard(authFile: authfile)
+            if let username {
+                let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .newlines)
+                credentials.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
+            }
             request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), transport: CurlTransport(trust: TLSTrust(caFiles: caFiles)),
-                                              credentials: CredentialStore.standard(authFile: authfile), retry: RetryPolicy(attempts: 3))
+                                              credentials: credentials, retry: RetryPolicy(attempts: 3))
             request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport

@@ -14,7 +14,8 @@ final class ExtractTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("\(out.path)/flink-cdc"), result.stdout)
         let chart = try String(contentsOfFile: out.file("flink-cdc/Chart.yaml"), encoding: .utf8)
         XCTAssertTrue(chart.contains("name: flink-cdc"), chart)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out.file("flink-cdc/templates/configmap.yaml")))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.file("flink-cdc/templates")).sorted(),
+                       try FileManager.default.contentsOfDirectory(atPath: "\(Paths.repositoryRoot)/charts/flink-cdc/templates").sorted())
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.file("flink-cdc/notes.bak")), ".helmignore'd at pack time")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), ["flink-cdc"], "no staging folder left behind")
 

@@ -5,7 +5,8 @@ import Manifests
 /// One bundle as the connected side packs it for the Flink CDC deployment, built once per test
 /// process and shared (packing costs seconds): a Flink-like image for linux/amd64 + arm64 (gzip
 /// layers, FLINK_VERSION=1.17.1, lib/flink-json and flink-dist), the seed's two connector JARs
-/// from a Maven repository on loopback, and a flink-cdc chart. Only `bundle.tar` and
+/// from a Maven repository on loopback, and the repository's own charts/flink-cdc (copied, and
+/// a `notes.bak` added that its .helmignore leaves out). Only `bundle.tar` and
 /// `bundle.tar.sha256` are meant to cross; `bundle.lock` stays here for the tests to compare.
 final class FlinkKitFixture {
     static let shared: FlinkKitFixture = {
@@ -29,7 +30,8 @@ final class FlinkKitFixture {
         try TestImages.push(layout: work.file("oci"), ref: "flink", to: upstream, repository: "library/flink:1.17.1")
         try TestArtifacts.publish(["com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2", Self.kafka], in: work.file("maven"))
         let maven = try StaticHTTPServer(directory: work.file("maven"))
-        try TestArtifacts.chart(in: work, name: "flink-cdc")
+        try Command.check("cp", ["-R", "\(Paths.repositoryRoot)/charts/flink-cdc", work.file("flink-cdc")])
+        _ = try work.write("flink-cdc/notes.bak", "left out by .helmignore\n")
         let spec = try work.write("airgap.yaml", """
         images:
           - ref: \(Self.flink)
