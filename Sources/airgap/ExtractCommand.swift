@@ -28,11 +28,11 @@ struct Extract: AsyncParsableCommand {
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         switch summary.kind {
         case .chart:
-            print("chart \(summary.reference) -> \(summary.output)/ (\(summary.files) files, archive \(summary.digest))")
+            say("chart \(summary.reference) -> \(summary.output)/ (\(summary.files) files, archive \(summary.digest))")
         case .jar:
-            print("jar \(summary.reference) -> \(summary.output) (sha256 \(summary.digest.dropFirst("sha256:".count)))")
+            say("jar \(summary.reference) -> \(summary.output) (sha256 \(summary.digest.dropFirst("sha256:".count)))")
         case .image:
-            print("image \(summary.reference) -> OCI layout \(summary.output) (\(summary.files) files written); read it as oci:\(summary.output):\(summary.layoutReference ?? summary.reference)")
+            say("image \(summary.reference) -> OCI layout \(summary.output) (\(summary.files) files written); read it as oci:\(summary.output):\(summary.layoutReference ?? summary.reference)")
         }
     }
 }

@@ -34,7 +34,7 @@ struct Verify: AsyncParsableCommand {
         let locks = verified.lockChecked.map { $0 == LayoutPath.lockFileName ? "\($0) (inside the bundle)" : $0 }
         let lockLine = locks.isEmpty ? "no lock (not packed by airgap)"
             : "matches " + locks.joined(separator: " and ") + (lock == nil ? "; pass --lock with your own copy to guard against tampering" : "")
-        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine)")
+        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine)")
     }
 }
 
@@ -57,18 +57,19 @@ struct Inspect: AsyncParsableCommand {
             let entry = try EntryLookup.find(reference, in: reader.items, lock: reader.lock, bundle: bundle)
             let detail = try ArtifactDetail.describe(entry, in: reader)
             if outputOptions.json { return try outputOptions.printJSON(detail) }
-            return print(detail.text)
+            return detail.text.split(separator: "\n").map(String.init).forEach(say)
         }
         let verified = VerifiedBundle(reader, lockChecked: checked)
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
+        // Escaped before the widths are measured: a name from the bundle may hold escapes.
         let rows = verified.entries.map { entry in
-            [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
+            [entry.kind.rawValue, TerminalText.escape(entry.reference), entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
              ByteCount.format(entry.bytes), entry.digest]
         }
         let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
         let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            say(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
         }
     }
