@@ -48,7 +48,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def record(self, status, role):
         log({"role": role, "method": self.command, "path": self.path, "status": status,
              "authorization": self.headers.get("Authorization", "").split(" ")[0],
-             "range": self.headers.get("Range")})
+             "range": self.headers.get("Range"), "length": int(self.headers.get("Content-Length") or 0)})
 
     def do_GET(self):
         self.handle_any()
