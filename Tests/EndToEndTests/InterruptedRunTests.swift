@@ -134,7 +134,7 @@ final class InterruptedRunTests: XCTestCase {
             }
             let arguments = ["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--cache", work.file("cache")]
             let duration = run % 2 == 1 ? Self.warmPackSeconds : Self.packSeconds
-            let delay = Double.random(in: 0.02...max(0.1, duration * 0.95), using: &random)
+            let delay = Double.random(in: 0.02...max(0.1, duration * 0.85), using: &random)
             if try Self.interrupt(arguments, after: delay) == SIGKILL { killed += 1 }
             if run % 2 == 1 {
                 let old = try? Data(contentsOf: URL(fileURLWithPath: work.file("bundle.tar")))
@@ -151,7 +151,7 @@ final class InterruptedRunTests: XCTestCase {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: work.file("bundle.tar"))), Self.reference,
                            "run \(run) after \(delay)s: the same bytes as an uninterrupted pack")
         }
-        XCTAssertGreaterThanOrEqual(killed, 15, "most runs were really killed mid-way")
+        XCTAssertGreaterThanOrEqual(killed, 10, "most runs were really killed mid-way")
     }
 
     func testPushKilledAtRandomPointsIsCompletedByTheNextRun() throws {
@@ -177,7 +177,7 @@ final class InterruptedRunTests: XCTestCase {
             // Small chunks, so that some kills land in the middle of a chunked upload.
             let arguments = ["push", bundle, "--registry", registry.host, "--plain-http", "--chart-dir", chart,
                              "--chunk-size", "65536", "--cache", work.file("cache")]
-            let delay = Double.random(in: 0.02...max(0.1, pushSeconds * 0.95), using: &random)
+            let delay = Double.random(in: 0.02...max(0.1, pushSeconds * 0.85), using: &random)
             if try Self.interrupt(arguments, after: delay) == SIGKILL { killed += 1 }
 
             try AirgapRunner().check(arguments)
@@ -188,7 +188,7 @@ final class InterruptedRunTests: XCTestCase {
                                                 "--plain-http", "--chart-dir", chart])
             XCTAssertEqual(audit.status, 0, "run \(run) after \(delay)s: \(audit.stdout)")
         }
-        XCTAssertGreaterThanOrEqual(killed, 8, "most runs were really killed mid-way")
+        XCTAssertGreaterThanOrEqual(killed, 6, "most runs were really killed mid-way")
     }
 
     func testSigtermDuringPackRemovesWhatItWasWriting() throws {
