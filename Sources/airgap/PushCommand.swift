@@ -72,6 +72,9 @@ struct Push: AsyncParsableCommand {
     @Option(name: .customLong("retry-times"), help: "Attempts for a request that fails with 429, 5xx or a broken connection.")
     var retryTimes = 5
 
+    @Option(help: ArgumentHelp("Refuse, before any write, a bundle whose airgap/bundle.lock.sig does not verify with this PEM public key.", valueName: "PUB.pem"))
+    var key: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -102,6 +105,7 @@ struct Push: AsyncParsableCommand {
         var options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
                                   chartDirectory: chartDirectory, prune: prune, openshiftManifests: openshiftManifests)
         options.chunkSize = chunkSize
+        options.key = try key.map(VerificationKey.init(path:))
         options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
         let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
@@ -111,7 +115,7 @@ struct Push: AsyncParsableCommand {
             print(summary.plan.isEmpty ? "nothing to do: \(registry) holds everything" : summary.plan.joined(separator: "\n"))
             return
         }
-        for entry in summary.entries { print("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.target)") }
+        for entry in summary.entries { print("\(entry.kind.label) \(entry.target)") }
         for stray in summary.strayJars where !summary.jarsPruned.contains(stray) {
             print("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
         }

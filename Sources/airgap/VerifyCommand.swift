@@ -14,23 +14,27 @@ struct Verify: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also check that the bundle holds exactly what this lockfile pins.", valueName: "PATH"))
     var lock: String?
 
+    @Option(help: ArgumentHelp("Require airgap/bundle.lock.sig to verify with this PEM public key (what pack --sign-key signed with).", valueName: "PUB.pem"))
+    var key: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
         let progress = TransferProgress(label: "verify", enabled: outputOptions.showProgress)
+        let publicKey = try key.map(VerificationKey.init(path:))
         var external: (lock: Lockfile, path: String)?
         if let lock {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
             external = (parsed, lock)
         }
-        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external)
+        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external, key: publicKey)
         if outputOptions.json { return try outputOptions.printJSON(verified) }
         let counts = Dictionary(grouping: verified.entries, by: \.kind).mapValues(\.count)
-        let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart)].compactMap { label, kind in
+        let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart), ("signature artifact", .signature)].compactMap { label, kind in
             counts[kind].map { "\($0) \(label)\($0 == 1 ? "" : "s")" }
         }.joined(separator: ", ")
         let locks = verified.lockChecked.isEmpty ? "no lock" : "matches " + verified.lockChecked.joined(separator: " and ")
-        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks)")
+        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks); bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
     }
 }
 
@@ -47,7 +51,8 @@ struct Inspect: AsyncParsableCommand {
         let verified = try await BundleVerifier(progress: progress).verify(bundle)
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
         let rows = verified.entries.map { entry in
-            [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
+            [entry.artifact.map { "\(entry.kind.rawValue):\($0)" } ?? entry.kind.rawValue,
+             entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
              ByteCount.format(entry.bytes), entry.digest]
         }
         let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
@@ -56,5 +61,6 @@ struct Inspect: AsyncParsableCommand {
             print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
         }
+        print("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
     }
 }

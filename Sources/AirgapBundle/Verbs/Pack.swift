@@ -36,11 +36,14 @@ public struct Packer: Sendable {
     /// How many blobs download at once.
     public var jobs: Int
     public var progress: TransferProgress
+    /// `--sign-key`: signs the lock into `airgap/bundle.lock.sig`.
+    public var signKey: SigningKey?
 
-    public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress) {
+    public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress, signKey: SigningKey? = nil) {
         self.resolver = resolver
         self.jobs = jobs
         self.progress = progress
+        self.signKey = signKey
     }
 
     var cache: BlobStore { resolver.cache }
@@ -107,7 +110,11 @@ public struct Packer: Sendable {
             descriptor.annotations = [AnnotationKey.refName: entry.reference]
             return descriptor
         }
-        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock)
+        // The SBOM and the signature are functions of the lock's bytes: written before the
+        // tarball, so a failure leaves nothing behind.
+        let sbom = try lock.map { try CycloneDX.document(for: Lockfile.decode($0, path: LayoutPath.lockFileName), lockData: $0) }
+        let signature = try lock.flatMap { data in try signKey.map { try BundleSignature.sign(data, with: $0) } }
+        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock, lockSignature: signature, sbom: sbom)
         let writeProgress = TransferProgress(label: "write", total: sizes.values.reduce(0, +), enabled: progress.isEnabled)
         let checksum = try await offload {
             try LayoutArchiveWriter.write(contents, from: cache, to: output, fresh: Set(missing.map(\.descriptor.digest)),
@@ -115,6 +122,7 @@ public struct Packer: Sendable {
         }
         writeProgress.finish()
         try BundleChecksum.write(checksum, for: output)
+        if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
         let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(
             output: output, sha256: checksum.description, bytes: FileDescriptor.size(atPath: output) ?? 0, lock: "", lockCreated: false,

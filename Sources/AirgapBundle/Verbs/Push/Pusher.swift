@@ -25,12 +25,13 @@ public struct Pusher: Sendable {
         // The graph, every document and every lock field, checked before anything else. Large
         // blobs are hashed below, before the first write.
         let (bundle, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false))
-            .open(bundlePath, lock: external, thorough: false)
+            .open(bundlePath, lock: external, thorough: false, key: options.key)
         let naming = options.naming
         var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
 
         // Plan, and what the registry lacks (HEAD only).
-        let plan = try PushPlan(bundle, naming: naming)
+        var plan = try PushPlan(bundle, naming: naming)
+        try await ReferrersStep(client: client).adjust(&plan)
         summary.entries = plan.entries
         let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
         let chart = try options.chartDirectory.map { try ChartDirectoryWriter(directory: $0, bundle: bundle) }
