@@ -23,7 +23,7 @@ struct Lock: AsyncParsableCommand {
         try LockfileStore.write(lock, to: options.lockPath)
         warnAboutCompatibility(lock)
         if outputOptions.json { return try outputOptions.printJSON(lock) }
-        print("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
+        say("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
               + (lock.unresolved.isEmpty ? "" : "; \(lock.unresolved.count) unresolved"))
     }
 }
@@ -62,11 +62,11 @@ struct Pack: AsyncParsableCommand {
         if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         for entry in summary.entries {
-            print("\(entry.kind.label) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
+            say("\(entry.kind.label) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
         }
-        if let key { print("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
-        print("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
-        if summary.lockCreated { print("wrote \(summary.lock)") }
-        print("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
+        if let key { say("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
+        say("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
+        if summary.lockCreated { say("wrote \(summary.lock)") }
+        say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
     }
 }

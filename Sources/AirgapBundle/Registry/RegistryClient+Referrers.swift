@@ -8,14 +8,11 @@ extension RegistryClient {
     public func referrers(repository: String, subject: Digest) throws -> ImageIndex? {
         let url = endpoint.url("/v2/\(repository)/referrers/\(subject)")
         let request = HTTPRequest(url: url, headers: [("Accept", MediaType.ociIndex)])
-        let (response, data) = try retry.run({ _ in
-            let body = BodyCollector(url: url, limit: Self.manifestLimit)
-            let response = try send(request, repository: repository, into: body.append)
-            return (response, body.data)
-        }, onRetry: retryNotice(url))
+        let body = BodyCollector(url: url, limit: TransferLimits.manifestLimit, what: "referrers index")
+        let response = try send(request, repository: repository, onHead: body.reset, into: body.append)
         guard response.isSuccess else { return nil }
         let contentType = response.header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard contentType == MediaType.ociIndex, case .index(let index) = try ManifestDocument(decoding: data, mediaType: MediaType.ociIndex)
+        guard contentType == MediaType.ociIndex, case .index(let index) = try ManifestDocument(decoding: body.data, mediaType: MediaType.ociIndex)
         else { return nil }
         return index
     }
