@@ -40,9 +40,10 @@ public final class EVPKey: @unchecked Sendable {
         switch EVP_PKEY_get_base_id(key) {
         case EVP_PKEY_ED25519: kind = .ed25519
         case EVP_PKEY_RSA:
-            guard EVP_PKEY_get_bits(key) >= 2048 else {
+            let bits = EVP_PKEY_get_bits(key)
+            guard bits >= 2048 else {
                 EVP_PKEY_free(key)
-                throw KeyError.unsupported(path: source, type: "\(EVP_PKEY_get_bits(key))-bit RSA")
+                throw KeyError.unsupported(path: source, type: "\(bits)-bit RSA")
             }
             kind = .rsa
         case EVP_PKEY_EC:

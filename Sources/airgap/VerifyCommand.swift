@@ -62,6 +62,9 @@ struct Inspect: AsyncParsableCommand {
             say(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
         }
-        say("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
+        // Bundles packed before airgap signed and described them print as they always did.
+        if verified.bundleSignature != "absent" || verified.sbom != "absent" {
+            say("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
+        }
     }
 }

@@ -25,12 +25,20 @@ public enum CosignFixture {
         return try Command.check(python, arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// An in-toto attestation as an OCI 1.1 referrer of `digest`, listed in the fallback tag.
-    /// Returns the referrer manifest's digest.
+    /// An in-toto attestation as an OCI 1.1 referrer of `digest`, listed in the fallback tag, or
+    /// with `tagScheme` at cosign's `.att` tag. Returns the manifest's digest.
     @discardableResult
-    public static func attest(registry: RegistryServer, repository: String, digest: String, key: String) throws -> String {
+    public static func attest(registry: RegistryServer, repository: String, digest: String, key: String, tagScheme: Bool = false) throws -> String {
         try Command.check(python, [Paths.fixture("cosign_sign.py"), "attest", "--registry", registry.host, "--repository", repository,
-                                   "--digest", digest, "--key", key]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                                   "--digest", digest, "--key", key] + (tagScheme ? ["--tag-scheme"] : []))
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A CycloneDX SBOM at cosign's `.sbom` tag (`cosign attach sbom`). Returns its manifest digest.
+    @discardableResult
+    public static func attachSBOM(registry: RegistryServer, repository: String, digest: String) throws -> String {
+        try Command.check(python, [Paths.fixture("cosign_sign.py"), "attach-sbom", "--registry", registry.host, "--repository", repository,
+                                   "--digest", digest]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The raw manifest a reference names in a registry, as skopeo (a peer) reads it, or nil

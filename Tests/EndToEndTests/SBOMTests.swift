@@ -28,6 +28,8 @@ final class SBOMTests: XCTestCase {
             try TestImages.push(layout: layout, ref: "app", to: registry, repository: "team/app:1")
             try CosignFixture.sign(registry: registry, repository: "team/app", digest: appDigest, key: files.file("signer.key"))
             try CosignFixture.attest(registry: registry, repository: "team/app", digest: appDigest, key: files.file("signer.key"))
+            try CosignFixture.attest(registry: registry, repository: "team/app", digest: appDigest, key: files.file("signer.key"), tagScheme: true)
+            try CosignFixture.attachSBOM(registry: registry, repository: "team/app", digest: appDigest)
             try TestArtifacts.publish([jar], in: files.file("maven"))
             mavenServer = try StaticHTTPServer(directory: files.file("maven"))
             try TestArtifacts.chart(in: files)
@@ -90,7 +92,10 @@ final class SBOMTests: XCTestCase {
         XCTAssertEqual(Set(platforms.compactMap { sha256($0["hashes"]) }), Set(lock.images[0].manifests.map(\.digest.encoded)))
         let references = try XCTUnwrap(image["externalReferences"] as? [[String: Any]])
         XCTAssertEqual(Set(references.compactMap { sha256($0["hashes"]) }), Set(lock.images[0].signatures!.map(\.bundled.digest.encoded)),
-                       "the signature and the referrers index, each with its hash")
+                       "the signature, attestation, SBOM and referrers index, each with its hash")
+        XCTAssertEqual(Set(lock.images[0].signatures!.map(\.kind.rawValue)), ["sig", "att", "sbom", "referrers"])
+        let sbomReference = try XCTUnwrap(references.first { $0["type"] as? String == "bom" }, "the upstream SBOM is referenced")
+        XCTAssertTrue((sbomReference["url"] as? String ?? "").contains(":sha256-\(appHex).sbom@"), "\(sbomReference)")
 
         let jar = try XCTUnwrap(components.first { $0["type"] as? String == "library" })
         XCTAssertEqual(jar["purl"] as? String, "pkg:maven/org.apache.flink/flink-json@1.17.1?type=jar")

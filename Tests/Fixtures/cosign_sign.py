@@ -6,9 +6,12 @@ and oras would, with Python's `cryptography` (an implementation independent of a
   cosign_sign.py sign --registry HOST --repository REPO --digest DIGEST --key KEY
                       [--docker-reference REF] [--claimed-digest DIGEST]
         the simple-signing payload, signed, as a layer of the manifest at tag sha256-<hex>.sig
-  cosign_sign.py attest --registry HOST --repository REPO --digest DIGEST --key KEY
+  cosign_sign.py attest --registry HOST --repository REPO --digest DIGEST --key KEY [--tag-scheme]
         an in-toto attestation (DSSE) as an OCI 1.1 referrer whose subject is DIGEST, listed in
-        the sha256-<hex> fallback tag index (the registry has no referrers API)
+        the sha256-<hex> fallback tag index (the registry has no referrers API); with
+        --tag-scheme, as `cosign attest` stores it: a layer of the manifest at sha256-<hex>.att
+  cosign_sign.py attach-sbom --registry HOST --repository REPO --digest DIGEST
+        a CycloneDX SBOM as `cosign attach sbom` stores it: the manifest at sha256-<hex>.sbom
 
 Formats: cosign's specs/SIGNATURE_SPEC.md (payload, `dev.cosignproject.cosign/signature`,
 the `.sig` tag) and the OCI distribution spec 1.1 (referrers tag schema).
@@ -145,6 +148,17 @@ def attest(args):
     empty = b"{}"
     push_blob(args.registry, args.repository, empty)
     layer = push_blob(args.registry, args.repository, envelope)
+    if args.tag_scheme:
+        manifest = canonical({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(empty), "size": 2},
+            "layers": [{"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": layer["digest"], "size": len(envelope),
+                        "annotations": {"predicateType": "https://slsa.dev/provenance/v1"}}],
+        })
+        put_manifest(args.registry, args.repository, args.digest.replace(":", "-") + ".att", manifest, OCI_MANIFEST)
+        print(digest_of(manifest))
+        return
     manifest = canonical({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -169,23 +183,41 @@ def attest(args):
     print(manifest_digest)
 
 
+def attach_sbom(args):
+    sbom = canonical({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []})
+    empty = b"{}"
+    push_blob(args.registry, args.repository, empty)
+    layer = push_blob(args.registry, args.repository, sbom)
+    manifest = canonical({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(empty), "size": 2},
+        "layers": [{"mediaType": "application/vnd.cyclonedx+json", "digest": layer["digest"], "size": len(sbom)}],
+    })
+    put_manifest(args.registry, args.repository, args.digest.replace(":", "-") + ".sbom", manifest, OCI_MANIFEST)
+    print(digest_of(manifest))
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("keygen")
     p.add_argument("--type", choices=["ecdsa", "rsa", "ed25519"], default="ecdsa")
     p.add_argument("--out", required=True)
-    for name in ("sign", "attest"):
+    for name in ("sign", "attest", "attach-sbom"):
         p = sub.add_parser(name)
         p.add_argument("--registry", required=True)
         p.add_argument("--repository", required=True)
         p.add_argument("--digest", required=True)
-        p.add_argument("--key", required=True)
+        if name != "attach-sbom":
+            p.add_argument("--key", required=True)
         if name == "sign":
             p.add_argument("--docker-reference")
             p.add_argument("--claimed-digest")
+        if name == "attest":
+            p.add_argument("--tag-scheme", action="store_true")
     args = parser.parse_args()
-    {"keygen": keygen, "sign": cosign_sign, "attest": attest}[args.command](args)
+    {"keygen": keygen, "sign": cosign_sign, "attest": attest, "attach-sbom": attach_sbom}[args.command](args)
 
 
 if __name__ == "__main__":
