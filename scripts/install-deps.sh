@@ -8,6 +8,9 @@ packages=(
   libarchive-dev libcurl4-openssl-dev libssl-dev pkg-config
   docker-registry skopeo umoci oci-image-tool apache2-utils openssl
   python3 zstd tar time ca-certificates
+  # The runtime tier: a Flink image from debootstrap, run by podman + runc on a CNI bridge; the
+  # test's UDF and job JARs are compiled with the JDK.
+  podman runc conmon containernetworking-plugins iptables debootstrap openjdk-17-jdk-headless curl
 )
 missing=()
 for package in "${packages[@]}"; do
