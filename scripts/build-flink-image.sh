@@ -99,11 +99,12 @@ cp -r "$scripts/bin" "$scripts/conf" "$flink/opt/flink/"
 rm -f "$flink"/opt/flink/bin/pyflink-* "$flink"/opt/flink/bin/*.bat
 cp -r "$libs/lib" "$libs/plugins" "$libs/licenses" "$flink/opt/flink/"
 cp "$libs/bin/bash-java-utils.jar" "$flink/opt/flink/bin/"
-# opt/: the SQL client (the bootstrap Job's client) as the official image has it; flink-python
-# needs a Python this image does not carry. PyPI's archives carry no flink-s3-fs-* plugin, so
-# this image has none: a chart that enables it fails as the official entrypoint does.
+# opt/ as the official image has it, as far as PyPI carries it: the SQL client (the bootstrap
+# Job's client) and flink-python, which sql-client.sh loads to parse its options. PyPI's archives
+# carry no flink-sql-gateway (the SQL client's embedded mode needs it) and no flink-s3-fs-*
+# plugin, so this image has neither: a chart that enables S3 fails as the official entrypoint does.
 mkdir -p "$flink/opt/flink/opt"
-cp "$libs/opt/flink-sql-client-$flink_version.jar" "$flink/opt/flink/opt/"
+cp "$libs/opt/flink-sql-client-$flink_version.jar" "$libs/opt/flink-python-$flink_version.jar" "$flink/opt/flink/opt/"
 rm -rf "$flink/unpack"
 # The official image's Dockerfile binds REST and RPC to every interface and drops taskmanager.host.
 conf="$flink/opt/flink/conf/flink-conf.yaml"

@@ -10,7 +10,7 @@ packages=(
   python3 zstd tar time ca-certificates
   # The runtime tier: a Flink image from debootstrap, run by podman + runc on a CNI bridge; the
   # test's UDF and job JARs are compiled with the JDK.
-  podman runc conmon containernetworking-plugins iptables debootstrap openjdk-17-jdk-headless curl
+  podman runc conmon catatonit containernetworking-plugins iptables debootstrap openjdk-17-jdk-headless curl
 )
 missing=()
 for package in "${packages[@]}"; do
