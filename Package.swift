@@ -27,9 +27,13 @@ let package = Package(
             name: "AirgapBundle",
             dependencies: ["Manifests", "OCILayout", "CCurl", .product(name: "Yams", package: "Yams")]
         ),
+        // The portable binary's own process image: the section scripts/release.sh stamps with the
+        // version and commit, argv kept without /proc, definitions that hold glibc at 2.34.
+        .target(name: "CProcess"),
         .executableTarget(
             name: "airgap",
-            dependencies: ["AirgapBundle", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AirgapBundle", "CProcess",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ManifestsTests", dependencies: ["Manifests"]),
         .testTarget(name: "OCILayoutTests", dependencies: ["OCILayout"]),

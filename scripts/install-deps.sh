@@ -2,15 +2,18 @@
 # Installs what airgap builds and tests with, from Debian's packages: the C libraries it links,
 # the registry and peers its tests run (docker-registry, skopeo, umoci, oci-image-tool), and
 # the small tools the tests call. Safe to run again: it installs only what is missing.
+# `--build-only`: only what building needs (scripts/release.sh).
 set -euo pipefail
 
-packages=(
-  libarchive-dev libcurl4-openssl-dev libssl-dev pkg-config
+build_only=false
+[ "${1:-}" = --build-only ] && build_only=true
+packages=(libarchive-dev libcurl4-openssl-dev libssl-dev pkg-config binutils libstdc++-12-dev python3)
+$build_only || packages+=(
   docker-registry skopeo umoci oci-image-tool apache2-utils openssl
-  python3 zstd tar time ca-certificates
+  zstd tar time ca-certificates debootstrap
   # The runtime tier: a Flink image from debootstrap, run by podman + runc on a CNI bridge; the
   # test's UDF and job JARs are compiled with the JDK.
-  podman runc conmon catatonit containernetworking-plugins iptables debootstrap openjdk-17-jdk-headless curl
+  podman runc conmon catatonit containernetworking-plugins iptables openjdk-17-jdk-headless curl
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -32,6 +35,8 @@ if ! command -v swift >/dev/null; then
   fi
   exit 1
 fi
+
+$build_only && exit 0
 
 # Helm's engine for the chart tests: helm-sdkpy (Helm v4 as a library; Python >= 3.12) and
 # kubernetes-validate, from PyPI, in a venv beside the build (.build-py/, ignored by git).

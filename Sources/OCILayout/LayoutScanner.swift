@@ -23,8 +23,10 @@ public struct LayoutSnapshot: Sendable {
     public var lockFile: Data?
     /// Blob sizes by digest; every digest here was checked against the blob's bytes.
     public var blobSizes: [Digest: Int64] = [:]
-    /// Where each blob's tar header starts, for readers that come back for one blob.
-    public var blobOffsets: [Digest: Int64] = [:]
+    /// Where each blob's bytes start in the tar, for readers that come back for one blob. Taken
+    /// from libarchive's header positions in the same pass: a tar entry's data ends, padded to
+    /// 512 bytes, where the next header (or the end-of-archive marker) starts.
+    public var dataOffsets: [Digest: Int64] = [:]
     /// Contents of blobs small enough to be documents (see `LayoutScanner.documentLimit`).
     public var documents: [Digest: Data] = [:]
     public var totalBytes: Int64 = 0
@@ -38,19 +40,41 @@ public enum LayoutScanner {
     /// Manifests and configs are kilobytes; anything larger is streamed and not kept.
     public static let documentLimit: Int64 = 4 << 20
 
+    /// A tar ends with at least two 512-byte zero blocks, padded with zeros to its record size
+    /// (10240 bytes, what airgap, GNU tar and Python write). Anything longer is not padding.
+    public static let endOfArchiveLimit: Int64 = 1024 + 10240
+
     /// With `hashingWholeFile`, the tarball's own SHA-256 is computed in the same pass, on
     /// another thread, into `archiveDigest`. Without `hashingLargeBlobs`, blobs over
     /// `documentLimit` are skipped, not read: a quick look at the graph (documents are still
     /// read and checked), for callers that decide afterwards whether the full pass is needed.
     public static func scan(_ path: String, hashingWholeFile: Bool = false, hashingLargeBlobs: Bool = true,
                             progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
+        let file: FileDescriptor
+        do { file = try FileDescriptor.openForReading(path) } catch {
+            throw LayoutDefect(entry: path, problem: "\(error)")
+        }
+        return try scan(file, hashingWholeFile: hashingWholeFile, hashingLargeBlobs: hashingLargeBlobs, progress: progress)
+    }
+
+    /// Scans an open file from its start; the descriptor stays the caller's, for positional reads.
+    public static func scan(_ file: FileDescriptor, hashingWholeFile: Bool = false, hashingLargeBlobs: Bool = true,
+                            progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
+        let path = file.path
         let reader: TarReader
-        do { reader = try TarReader(path: path, wholeFileHasher: hashingWholeFile ? SHA256Hasher() : nil) } catch let error as LayoutError {
+        do { reader = try TarReader(file: file, wholeFileHasher: hashingWholeFile ? SHA256Hasher() : nil) } catch let error as LayoutError {
             throw LayoutDefect(entry: path, problem: "\(error)")
         }
         var snapshot = LayoutSnapshot()
         var seenNames = Set<String>()
         let hasher = SHA256Hasher()
+        // The blob whose data offset is known once the next header's position is.
+        var pending: (digest: Digest, size: Int64)?
+        func settle(nextHeaderAt position: Int64) {
+            guard let blob = pending else { return }
+            snapshot.dataOffsets[blob.digest] = position - (blob.size + 511) / 512 * 512
+            pending = nil
+        }
 
         while true {
             let header: TarEntryHeader
@@ -60,6 +84,7 @@ public enum LayoutScanner {
             } catch {
                 throw LayoutDefect(entry: path, problem: "unreadable tar after \(seenNames.count) entries (\(error)); the file is truncated or not a bundle")
             }
+            settle(nextHeaderAt: header.headerOffset)
             guard let kind = LayoutPath(entryName: header.name) else {
                 throw LayoutDefect(entry: header.name, problem: "not part of an OCI layout (hostile or foreign entry); the bundle must be rebuilt")
             }
@@ -81,7 +106,7 @@ public enum LayoutScanner {
             let keep = header.size <= documentLimit
             if !keep, !hashingLargeBlobs, case .blob(let digest) = kind {
                 snapshot.blobSizes[digest] = header.size
-                snapshot.blobOffsets[digest] = header.headerOffset
+                pending = (digest, header.size)
                 snapshot.totalBytes += header.size
                 continue
             }
@@ -111,14 +136,41 @@ public enum LayoutScanner {
                     throw LayoutDefect(entry: header.name, problem: "content hashes to \(actual), not to its name; the blob was altered or damaged")
                 }
                 snapshot.blobSizes[digest] = actualSize
-                snapshot.blobOffsets[digest] = header.headerOffset
+                pending = (digest, actualSize)
                 if keep, kept.first == UInt8(ascii: "{") { snapshot.documents[digest] = kept }
             case .directory: break
             }
         }
+        guard let end = reader.endOfEntries else { throw LayoutDefect(entry: path, problem: "the tar reader stopped before the end") }
+        settle(nextHeaderAt: end)
         do { snapshot.archiveDigest = try reader.wholeFileDigest() } catch {
             throw LayoutDefect(entry: path, problem: "cannot be read to its end (\(error))")
         }
+        try checkEndOfArchive(file, entriesEndAt: end)
         return snapshot
+    }
+
+    /// The tar as airgap writes it is the only tar accepted: after the last entry, the
+    /// end-of-archive marker (two zero blocks) and zero padding, then nothing. Bytes appended
+    /// after the marker (a second `index.json`, which `tar --ignore-zeros` would list) and a tar
+    /// cut right after its last entry are both refused, with or without a checksum file.
+    static func checkEndOfArchive(_ file: FileDescriptor, entriesEndAt end: Int64) throws {
+        let size = try file.size()
+        let trailing = size - end
+        guard trailing >= 1024 else {
+            throw LayoutDefect(entry: file.path, problem: "has no end-of-archive marker after its last entry; the tarball was cut short in transfer, copy it again")
+        }
+        guard trailing < endOfArchiveLimit, size % 512 == 0 else {
+            throw LayoutDefect(entry: file.path, problem: "holds \(trailing - 1024) bytes after its end-of-archive marker; data was appended to the bundle, use the tarball pack wrote")
+        }
+        var nonZeroAt: Int64?
+        var position = end
+        try file.forEachChunk(offset: end, length: trailing) { chunk in
+            if nonZeroAt == nil, let index = chunk.firstIndex(where: { $0 != 0 }) { nonZeroAt = position + Int64(index) }
+            position += Int64(chunk.count)
+        }
+        if let nonZeroAt {
+            throw LayoutDefect(entry: file.path, problem: "holds data at byte \(nonZeroAt), after its end-of-archive marker at \(end); data was appended to the bundle, use the tarball pack wrote")
+        }
     }
 }

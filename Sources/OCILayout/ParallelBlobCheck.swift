@@ -7,20 +7,20 @@ import Manifests
 public enum ParallelBlobCheck {
     public struct Blob: Sendable {
         public var digest: Digest
-        public var headerOffset: Int64
+        /// Where the blob's bytes start in the tar (`LayoutSnapshot.dataOffsets`).
+        public var dataOffset: Int64
         public var size: Int64
 
-        public init(digest: Digest, headerOffset: Int64, size: Int64) {
+        public init(digest: Digest, dataOffset: Int64, size: Int64) {
             self.digest = digest
-            self.headerOffset = headerOffset
+            self.dataOffset = dataOffset
             self.size = size
         }
     }
 
     /// Throws a `LayoutDefect` naming the first blob (in tar order) whose bytes do not match.
-    public static func verify(_ path: String, blobs: [Blob], width: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public static func verify(_ file: FileDescriptor, blobs: [Blob], width: Int = ProcessInfo.processInfo.activeProcessorCount,
                               progress: @escaping @Sendable (Int64) -> Void = { _ in }) throws {
-        let file = try FileDescriptor.openForReading(path)
         // Largest first, so the cores finish together.
         let ordered = blobs.sorted { $0.size > $1.size }
         final class Failures: @unchecked Sendable {
@@ -40,7 +40,7 @@ public enum ParallelBlobCheck {
                 next.unlock()
                 let name = LayoutPath.blobName(blob.digest)
                 do {
-                    let start = try TarEntryLocator.dataOffset(in: file, headerOffset: blob.headerOffset, expectedSize: blob.size)
+                    let start = blob.dataOffset
                     let hasher = SHA256Hasher()
                     do {
                         try file.forEachChunk(offset: start, length: blob.size) { chunk in
@@ -55,9 +55,9 @@ public enum ParallelBlobCheck {
                         throw LayoutDefect(entry: name, problem: "content hashes to \(actual), not to its name; the blob was altered or damaged")
                     }
                 } catch let defect as LayoutDefect {
-                    failures.add(blob.headerOffset, defect)
+                    failures.add(blob.dataOffset, defect)
                 } catch {
-                    failures.add(blob.headerOffset, LayoutDefect(entry: name, problem: "\(error)"))
+                    failures.add(blob.dataOffset, LayoutDefect(entry: name, problem: "\(error)"))
                 }
             }
         }

@@ -35,11 +35,20 @@ public final class TarReader {
     private let handle: OpaquePointer
     public let path: String
     private let input: ReadAheadFile
+    /// Where the end-of-archive marker starts (or the file ends, when a writer left it out):
+    /// known once `nextEntry()` returned nil.
+    public private(set) var endOfEntries: Int64?
 
     /// Opens `path` for one pass. With `wholeFileHasher`, every byte of the file (end-of-archive
     /// padding included) is also hashed on another thread; `wholeFileDigest()` returns it.
-    public init(path: String, wholeFileHasher: SHA256Hasher? = nil) throws {
-        let file = try FileDescriptor.openForReading(path)
+    public convenience init(path: String, wholeFileHasher: SHA256Hasher? = nil) throws {
+        try self.init(file: try FileDescriptor.openForReading(path), wholeFileHasher: wholeFileHasher)
+    }
+
+    /// Reads `file` from its current position (the start, for a file just opened). The caller
+    /// keeps the descriptor, so the same open file can serve positional reads afterwards.
+    public init(file: FileDescriptor, wholeFileHasher: SHA256Hasher? = nil) throws {
+        let path = file.path
         guard let handle = archive_read_new() else { throw LayoutError.archive(path: path, message: "libarchive: out of memory") }
         self.handle = handle
         self.path = path
@@ -67,7 +76,12 @@ public final class TarReader {
     public func nextEntry() throws -> TarEntryHeader? {
         var entryPointer: OpaquePointer?
         let status = archive_read_next_header(handle, &entryPointer)
-        if status == ARCHIVE_EOF { return nil }
+        if status == ARCHIVE_EOF {
+            // libarchive records the header position before it looks at the block, so at the end
+            // it is where the zero blocks start, or the file's end when they are missing.
+            endOfEntries = Int64(archive_read_header_position(handle))
+            return nil
+        }
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry = entryPointer else {
             throw LayoutError.archive(path: path, message: errorMessage())
         }

@@ -10,13 +10,13 @@ struct Airgap: AsyncParsableCommand {
         commandName: "airgap",
         abstract: "Carry a Flink CDC deployment into an air-gapped cluster as one verified OCI-layout tarball.",
         discussion: "Exit codes: 0 success, 1 failure (bad bundle, registry or spec error), 2 usage error.",
-        version: AirgapVersion.current,
+        version: BuildInfo.versionLine,
         subcommands: [Lock.self, Pack.self, Verify.self, Inspect.self, Push.self, Audit.self]
     )
 
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(ProcessArguments.current)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

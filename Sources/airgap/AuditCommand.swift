@@ -51,7 +51,7 @@ struct Audit: AsyncParsableCommand {
             let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
             request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), transport: CurlTransport(trust: TLSTrust(caFiles: caFiles)),
                                               credentials: CredentialStore.standard(authFile: authfile), retry: RetryPolicy(attempts: 3))
-            request.push = PushOptions(registry: registry, prefix: prefix, flatten: flatten)
+            request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport
         do { report = try await Auditor().audit(request) } catch {

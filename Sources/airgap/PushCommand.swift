@@ -39,6 +39,9 @@ struct Push: AsyncParsableCommand {
     @Option(name: .customLong("openshift-manifests"), help: ArgumentHelp("Write ImageDigestMirrorSet and ImageTagMirrorSet YAML here.", valueName: "DIR"))
     var openshiftManifests: String?
 
+    @Option(help: ArgumentHelp("Where an interrupted chunked upload records its session, so the next push resumes it (default: $XDG_CACHE_HOME/airgap or ~/.cache/airgap; under uploads/).", valueName: "DIR"))
+    var cache: String?
+
     @Option(help: ArgumentHelp("Also check the bundle against this lockfile.", valueName: "PATH"))
     var lock: String?
 
@@ -99,6 +102,7 @@ struct Push: AsyncParsableCommand {
         var options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
                                   chartDirectory: chartDirectory, prune: prune, openshiftManifests: openshiftManifests)
         options.chunkSize = chunkSize
+        options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
         let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
             .push(bundle, lock: external, options: options)

@@ -132,6 +132,38 @@ final class VerifyTests: XCTestCase {
         try assertVerifyFails(linked, mentioning: ["link or special file"])
     }
 
+    func testDataAppendedAfterTheEndOfArchiveMarkerIsRefusedWithoutAChecksumFile() throws {
+        let work = try TemporaryDirectory()
+        // A second index.json, which `tar --ignore-zeros` would list after the real one.
+        let index = try copyOfBundle(in: work, withChecksum: false)
+        try Tamper.run(["append-after-end", index, "index.json"])
+        let listed = try Command.check("tar", ["--ignore-zeros", "-tf", index]).stdout.split(separator: "\n")
+        XCTAssertEqual(listed.filter { $0 == "index.json" }.count, 2, "the appended member is really there for tar -i")
+        try assertVerifyFails(index, mentioning: [index, "after its end-of-archive marker", "appended"])
+
+        let script = work.file("script.tar")
+        try FileManager.default.copyItem(atPath: Self.pristine.file("bundle.tar"), toPath: script)
+        try Tamper.run(["append-after-end", script, "etc/evil.sh"])
+        try assertVerifyFails(script, mentioning: [script, "appended"])
+
+        // Even zeros beyond the record's padding: the tar as written is the only tar accepted.
+        let zeros = work.file("zeros.tar")
+        try FileManager.default.copyItem(atPath: Self.pristine.file("bundle.tar"), toPath: zeros)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: zeros))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(count: 20480))
+        try handle.close()
+        try assertVerifyFails(zeros, mentioning: [zeros, "after its end-of-archive marker"])
+    }
+
+    func testTarCutRightAfterItsLastMemberIsRefusedWithoutAChecksumFile() throws {
+        let work = try TemporaryDirectory()
+        let bundle = try copyOfBundle(in: work, withChecksum: false)
+        try Tamper.run(["cut-end", bundle])
+        XCTAssertEqual(try Command.run("tar", ["-tf", bundle]).status, 0, "tar itself accepts the cut file")
+        try assertVerifyFails(bundle, mentioning: [bundle, "no end-of-archive marker", "cut short"])
+    }
+
     func testUnreferencedBlobIsReported() throws {
         let work = try TemporaryDirectory()
         let bundle = try copyOfBundle(in: work, withChecksum: false)

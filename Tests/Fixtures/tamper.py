@@ -6,6 +6,9 @@
   tamper.py append BUNDLE NAME [--symlink TARGET]  add an entry (e.g. ../evil) before the end marker
   tamper.py offset BUNDLE MEMBER           print where MEMBER's data starts
   tamper.py remove BUNDLE MEMBER           drop MEMBER from the tar
+  tamper.py replace BUNDLE MEMBER FILE     MEMBER's content becomes FILE's (the tar is rewritten)
+  tamper.py append-after-end BUNDLE NAME   a member after the end-of-archive marker (tar -i lists it)
+  tamper.py cut-end BUNDLE                 cut the tar right after its last member's data
 """
 import io
 import sys
@@ -56,6 +59,34 @@ def main():
         with tarfile.open(bundle, "w", format=tarfile.USTAR_FORMAT) as tar:
             for member, data in members:
                 tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    elif command == "replace":
+        name, source = sys.argv[3], sys.argv[4]
+        with open(source, "rb") as f:
+            content = f.read()
+        with tarfile.open(bundle) as tar:
+            members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+        with tarfile.open(bundle, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for member, data in members:
+                if member.name == name:
+                    member.size = len(content)
+                    data = content
+                tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    elif command == "append-after-end":
+        name = sys.argv[3]
+        extra = io.BytesIO()
+        with tarfile.open(fileobj=extra, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            payload = b'{"schemaVersion":2,"manifests":[]}' if name.endswith(".json") else b"#!/bin/sh\necho owned\n"
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        with open(bundle, "ab") as f:
+            f.write(extra.getvalue())
+    elif command == "cut-end":
+        with tarfile.open(bundle) as tar:
+            last = tar.getmembers()[-1]
+            end = last.offset_data + (last.size + 511) // 512 * 512
+        with open(bundle, "r+b") as f:
+            f.truncate(end)
     elif command == "offset":
         print(member_offset(bundle, sys.argv[3])[0])
     else:

@@ -113,4 +113,42 @@ public enum FlinkCompatibility {
         }
         return findings.sorted()
     }
+
+    // MARK: the lock's Flink
+
+    /// The lock's Flink image: the one named `…/flink`, else one whose tag reads as a Flink version.
+    public static func flinkImage(_ lock: Lockfile) -> LockedImage? {
+        lock.images.first { (try? Reference(parsing: $0.reference))?.repository.split(separator: "/").last == "flink" }
+    }
+
+    /// Every Flink rule for a lock: the connectors against the Flink image's version (its tag, or
+    /// its `FLINK_VERSION` when read from the bundle), and the tag against the image.
+    static func findings(_ lock: Lockfile, versionFromImage: String?, imageLib: (names: Set<String>, source: String)?) -> [Finding] {
+        let jars = lock.jars.map(\.coordinates)
+        guard !jars.isEmpty else { return [] }
+        guard let image = flinkImage(lock), let reference = try? Reference(parsing: image.reference) else {
+            return [Finding("FLINK-VERSION-UNKNOWN", .warning, "jars", "no Flink image in the lock to check the connectors against",
+                            fix: "add the Flink image (…/flink:<version>) to the spec")]
+        }
+        let tag = reference.tag ?? ""
+        guard let version = versionFromImage ?? flinkVersion(fromTag: tag) else {
+            return [Finding("FLINK-VERSION-UNKNOWN", .warning, image.reference, "cannot tell the Flink version from the tag or the image",
+                            fix: "use a tag that names the version, e.g. flink:1.17.1")]
+        }
+        var findings = check(jars: jars, flink: version, scala: scalaVersion(fromTag: tag) ?? "2.12",
+                                                imageLib: imageLib?.names ?? officialImageLib,
+                                                libSource: imageLib?.source ?? "the official image's lib/")
+        if let fromTag = flinkVersion(fromTag: tag), let versionFromImage, fromTag != versionFromImage {
+            findings.append(Finding("FLINK-TAG-MISMATCH", .error, image.reference, "the tag says \(fromTag), the image's FLINK_VERSION says \(versionFromImage)",
+                                    fix: "lock the image that really is the Flink version you mean"))
+        }
+        return findings
+    }
+
+    /// `flink-json-1.17.1.jar` → `flink-json`.
+    static func artifactName(ofJar file: String) -> String {
+        var parts = file.replacingOccurrences(of: ".jar", with: "").split(separator: "-").map(String.init)
+        while let last = parts.last, parts.count > 1, last.first?.isNumber == true { parts.removeLast() }
+        return parts.joined(separator: "-")
+    }
 }

@@ -21,7 +21,12 @@ public struct BlobSource: @unchecked Sendable {
 }
 
 /// How a blob reached the registry.
-public enum BlobPushOutcome: String, Codable, Sendable { case existed, mounted, sent }
+public enum BlobPushOutcome: Equatable, Sendable {
+    case existed
+    case mounted
+    /// Uploaded: the bytes sent in this run, and whether it continued an earlier run's session.
+    case sent(bytes: Int64, resumed: Bool)
+}
 
 extension RegistryClient {
     /// Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size, so a
@@ -48,10 +53,21 @@ extension RegistryClient {
 
     /// Puts one blob into `repository`: mounted from `mountFrom` when the registry agrees,
     /// otherwise uploaded, in one PUT or in chunks. A failed chunk resumes from the offset the
-    /// registry reports it holds.
+    /// registry reports it holds. With `sessions`, a chunked upload records its session after
+    /// every chunk, and an upload an earlier run left unfinished is resumed from where the
+    /// registry has it (or, when the registry no longer keeps it, started again).
     public func pushBlob(_ source: BlobSource, repository: String, mountFrom: String?, chunkSize: Int64 = defaultChunkSize,
-                         progress: @escaping (Int64) throws -> Void) throws -> BlobPushOutcome {
+                         sessions: UploadSessionStore? = nil, progress: @escaping (Int64) throws -> Void) throws -> BlobPushOutcome {
         let digest = source.descriptor.digest
+        let size = source.descriptor.size
+        if size > chunkSize, let sessions, let saved = sessions.load(registry: endpoint.name, repository: repository, digest: digest) {
+            sessions.remove(registry: endpoint.name, repository: repository, digest: digest)
+            if let (location, offset) = try? sessionStatus(saved, repository: repository), offset > 0, offset < size {
+                try progress(offset)
+                return .sent(bytes: try finishChunked(source, repository: repository, location: location, offset: offset,
+                                                      chunkSize: chunkSize, sessions: sessions, progress: progress), resumed: true)
+            }
+        }
         var start = endpoint.url("/v2/\(repository)/blobs/uploads/")
         if let mountFrom {
             var components = URLComponents(url: start, resolvingAgainstBaseURL: false)!
@@ -66,7 +82,6 @@ extension RegistryClient {
             throw unexpected(opened, start)
         }
 
-        let size = source.descriptor.size
         if size <= chunkSize {
             let url = appendingDigest(location, digest)
             let response = try retry.run({ attempt -> HTTPResponse in
@@ -81,33 +96,61 @@ extension RegistryClient {
             }, onRetry: retryNotice(url))
             guard response.status == 201 else { throw unexpected(response, url) }
             try progress(size)
-            return .sent
+            return .sent(bytes: size, resumed: false)
         }
+        return .sent(bytes: try finishChunked(source, repository: repository, location: location, offset: 0, chunkSize: chunkSize,
+                                              sessions: sessions, progress: progress), resumed: false)
+    }
 
-        // Chunks. A chunk that breaks resumes from the offset the registry reports; a registry
-        // that cannot say (distribution refuses a stale upload state once part of a chunk landed)
-        // gets the blob again in a new session.
+    /// Chunks from `offset` into the session at `location`, then the closing PUT; returns the
+    /// bytes sent. A chunk that breaks resumes from the offset the registry reports; a registry
+    /// that cannot say (distribution refuses a stale upload state once part of a chunk landed)
+    /// gets the blob again in a new session.
+    private func finishChunked(_ source: BlobSource, repository: String, location start: URL, offset: Int64, chunkSize: Int64,
+                               sessions: UploadSessionStore?, progress: @escaping (Int64) throws -> Void) throws -> Int64 {
+        let digest = source.descriptor.digest
         struct SessionLost: Error {}
+        var location = start
+        var from = offset
+        var sent: Int64 = 0
         var sessionsLeft = 3
+        let registry = endpoint.name
+        let record = { (url: URL, acknowledged: Int64) -> Void in
+            sessions?.save(UploadSessionStore.Record(registry: registry, repository: repository, digest: digest,
+                                                     location: UploadSessionStore.relativeLocation(url), offset: acknowledged))
+        }
         while true {
             do {
-                location = try uploadChunks(source, repository: repository, from: location, chunkSize: chunkSize, progress: progress,
-                                            sessionLost: SessionLost())
+                location = try uploadChunks(source, repository: repository, from: location, offset: from, chunkSize: chunkSize,
+                                            progress: progress, sent: &sent, record: record, sessionLost: SessionLost())
                 break
             } catch is SessionLost {
                 sessionsLeft -= 1
                 guard sessionsLeft > 0 else {
+                    sessions?.remove(registry: endpoint.name, repository: repository, digest: digest)
                     throw RegistryError.unexpectedStatus(url: location, status: 404, detail: "the upload session was lost three times", retryAfter: nil)
                 }
                 location = try openSession(repository: repository)
+                from = 0
             }
         }
         let close = appendingDigest(location, digest)
         let closed = try retry.run({ _ in
             try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
         }, onRetry: retryNotice(close))
+        sessions?.remove(registry: endpoint.name, repository: repository, digest: digest)
         guard closed.status == 201 else { throw unexpected(closed, close) }
-        return .sent
+        return sent
+    }
+
+    /// Where a recorded session stands: GET on the upload URL answers 204 with the bytes held in
+    /// `Range` and the current upload URL in `Location`. Anything else: the session is gone.
+    private func sessionStatus(_ saved: UploadSessionStore.Record, repository: String) throws -> (URL, Int64)? {
+        guard let url = URL(string: saved.location, relativeTo: endpoint.url("/"))?.absoluteURL else { return nil }
+        let status = try send(HTTPRequest(method: "GET", url: url), repository: repository, actions: "pull,push")
+        guard status.status == 204, let range = status.header("range"),
+              let end = range.split(separator: "-").last.flatMap({ Int64($0) }) else { return nil }
+        return (location(of: status, relativeTo: url) ?? url, end + 1)
     }
 
     /// A new upload session (POST), returning where to send the blob.
@@ -118,13 +161,17 @@ extension RegistryClient {
         return location
     }
 
-    /// PATCHes the blob in chunks into the session at `location`; returns the last location.
-    private func uploadChunks(_ source: BlobSource, repository: String, from start: URL, chunkSize: Int64,
-                              progress: @escaping (Int64) throws -> Void, sessionLost: Error) throws -> URL {
+    /// PATCHes the blob in chunks into the session at `location`, from `startOffset` (what the
+    /// session already holds); returns the last location. `record` hears of every chunk the
+    /// registry acknowledged.
+    private func uploadChunks(_ source: BlobSource, repository: String, from start: URL, offset startOffset: Int64, chunkSize: Int64,
+                              progress: @escaping (Int64) throws -> Void, sent: inout Int64, record: (URL, Int64) -> Void,
+                              sessionLost: Error) throws -> URL {
         var location = start
-        var offset: Int64 = 0
+        var offset = startOffset
         let size = source.descriptor.size
-        var reported: Int64 = 0
+        var reported = startOffset
+        record(location, offset)
         while offset < size {
             let length = min(chunkSize, size - offset)
             let chunkStart = offset
@@ -147,7 +194,9 @@ extension RegistryClient {
             }, onRetry: retryNotice(location))
             guard response.status == 202, let next = self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
             location = next
+            sent += length
             offset += length
+            record(location, offset)
             if offset > reported {
                 try progress(offset - reported)
                 reported = offset

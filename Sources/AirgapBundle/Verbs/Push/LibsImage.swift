@@ -10,7 +10,7 @@ import OCILayout
 /// The layer is an uncompressed tar: JARs are zip files already, and its digest is then also its
 /// `diff_id`, so it is written and hashed once.
 struct LibsImage {
-    static let repositoryName = "flink-cdc-libs"
+    static let repositoryName = RepositoryNaming.libsImageName
     static let layerMediaType = MediaType.ociLayer
     static let dockerLayerMediaType = "application/vnd.docker.image.rootfs.diff.tar"
 
@@ -35,7 +35,18 @@ struct LibsImage {
         let tar = try TarWriter(file: output, hasher: layerHasher)
         try tar.addDirectory("libs")
         for jar in jars.sorted(by: { $0.name < $1.name }) {
-            try tar.addFile("libs/\(jar.name)", size: jar.source.descriptor.size) { write in try jar.source.forEachChunk(write) }
+            // Hashed again on the way in: the image carries exactly the bytes the bundle proved.
+            let jarHasher = SHA256Hasher()
+            try tar.addFile("libs/\(jar.name)", size: jar.source.descriptor.size) { write in
+                try jar.source.forEachChunk { chunk in
+                    jarHasher.update(chunk)
+                    try write(chunk)
+                }
+            }
+            let actual = jarHasher.finalize()
+            guard actual == jar.source.descriptor.digest else {
+                throw LayoutError.digestMismatch(path: "libs/\(jar.name)", expected: jar.source.descriptor.digest.description, actual: actual.description)
+            }
         }
         try tar.finish()
         let layerSize = try output.size()

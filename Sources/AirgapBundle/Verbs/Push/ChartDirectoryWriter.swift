@@ -2,35 +2,43 @@ import Foundation
 import Manifests
 import OCILayout
 
-/// What `push --chart-dir` does to a chart: the locked JARs into `files/libs/` (each written to a
-/// temporary name, checked against its locked SHA-256, synced and renamed, so no partial JAR is
-/// ever visible), stray JARs reported or pruned, and `values-airgap.yaml` pointing the chart at
-/// the internal registry.
+/// Step 4 of push, `--chart-dir`: the bundle's JARs into `files/libs/` (each written to a
+/// temporary name, checked against its digest, synced and renamed, so no partial JAR is ever
+/// visible), stray JARs reported or pruned, and `values-airgap.yaml` pointing the chart at the
+/// internal registry.
+///
+/// The JARs are the bundle's JAR artifacts (layer digest, size and title), read only after the
+/// bundle and its lock agreed field by field: never the lock's say-so alone, so a lock whose
+/// SHA-256 names another blob of the bundle (the chart archive, say) cannot smuggle it in.
 struct ChartDirectoryWriter {
     struct Jar {
         var fileName: String
-        var digest: Digest
-        var size: Int64
+        var descriptor: Descriptor
+        var digest: Digest { descriptor.digest }
     }
 
     let directory: String
     let jars: [Jar]
     let strays: [String]
-    let bundle: VerifiedBundle
+    let bundle: BundleReader
 
     var libsDirectory: String { "\(directory)/files/libs" }
     static let valuesFile = "values-airgap.yaml"
 
-    init(directory: String, lock: Lockfile?, bundle: VerifiedBundle) throws {
+    init(directory: String, bundle: BundleReader) throws {
         guard FileManager.default.fileExists(atPath: "\(directory)/Chart.yaml") else {
             throw PushError.chartDirectory(directory, "no Chart.yaml; --chart-dir names the chart whose files/libs/ gets the JARs")
         }
         self.directory = directory
         self.bundle = bundle
         var jars: [Jar] = []
-        for jar in lock?.jars ?? [] {
-            guard let digest = jar.sha256, let size = jar.size else { throw PushError.unlockedJar(jar.reference) }
-            jars.append(Jar(fileName: jar.coordinates.fileName, digest: digest, size: size))
+        for item in bundle.items where item.kind == .jar {
+            guard let layer = bundle.jarLayer(of: item) else { throw PushError.unsafeJarName(reference: item.reference, name: "") }
+            let name = layer.annotations?[AnnotationKey.title] ?? ""
+            guard name.hasSuffix(".jar"), !name.hasPrefix("."), !name.contains("/"), !name.contains("\0") else {
+                throw PushError.unsafeJarName(reference: item.reference, name: name)
+            }
+            jars.append(Jar(fileName: name, descriptor: layer))
         }
         self.jars = jars
         let present = ((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/files/libs")) ?? []).filter { $0.hasSuffix(".jar") }
@@ -51,12 +59,11 @@ struct ChartDirectoryWriter {
         var files: [String] = []
     }
 
-    func write(from file: FileDescriptor, prune: Bool, registry: String,
-               options: PushOptions, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) throws -> Result {
+    func write(prune: Bool, naming: RepositoryNaming, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) throws -> Result {
         var result = Result(strays: strays)
         try FileManager.default.createDirectory(atPath: libsDirectory, withIntermediateDirectories: true)
         for jar in jars {
-            let source = try bundle.blobSource(Descriptor(mediaType: ArtifactManifests.jarMediaType, digest: jar.digest, size: jar.size), in: file)
+            let source = try bundle.source(for: jar.descriptor)
             let target = "\(libsDirectory)/\(jar.fileName)"
             try AtomicFile.write(to: target) { output in
                 let hasher = SHA256Hasher()
@@ -78,7 +85,7 @@ struct ChartDirectoryWriter {
             }
         }
         let values = "\(directory)/\(Self.valuesFile)"
-        try AtomicFile.write(Data(valuesDocument(registry: registry, options: options, entries: entries, libsImage: libsImage).utf8), to: values)
+        try AtomicFile.write(Data(valuesDocument(naming: naming, entries: entries, libsImage: libsImage).utf8), to: values)
         result.files.append(values)
         return result
     }
@@ -89,15 +96,14 @@ struct ChartDirectoryWriter {
         return images.first { (try? Reference(parsing: $0.source))?.repository.split(separator: "/").last == "flink" } ?? images.first
     }
 
-    func valuesDocument(registry: String, options: PushOptions, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) -> String {
+    func valuesDocument(naming: RepositoryNaming, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) -> String {
         // The first entries are the bundle's; a libs image, when built, comes last.
         let entries = entries.filter { !$0.source.hasPrefix("libs image") }
         var lines = ["# Written by airgap push: where the bundle's images now live. Give it to helm after your",
                      "# own values: helm install … -f custom-values.yaml -f \(Self.valuesFile)"]
-        let prefix = options.prefix.isEmpty ? registry : "\(registry)/\(options.prefix)"
-        lines += ["global:", "  imageRegistry: \(quoted(prefix))"]
+        lines += ["global:", "  imageRegistry: \(quoted(naming.imageRegistry))"]
         if let image = chartImage(entries), let reference = try? Reference(parsing: image.source) {
-            let path = options.path(for: reference.repository)
+            let path = naming.path(for: reference.repository)
             lines += ["image:", "  repository: \(quoted(path))", "  tag: \(quoted(reference.tag ?? ""))", "  digest: \(quoted(image.digest))"]
         }
         if let libsImage {
@@ -112,28 +118,3 @@ struct ChartDirectoryWriter {
     }
 }
 
-/// `ImageDigestMirrorSet` and `ImageTagMirrorSet` for OpenShift, mapping each source repository
-/// to its mirror in the internal registry, as oc-mirror writes them.
-enum OpenShiftMirrors {
-    static func write(entries: [PushSummary.PushedEntry], options: PushOptions, to directory: String) throws -> [String] {
-        var mirrors: [String: String] = [:]
-        for entry in entries where entry.kind == .image {
-            guard let reference = try? Reference(parsing: entry.source) else { continue }
-            mirrors[reference.name] = "\(options.registry)/\(options.targetRepository(for: reference.repository))"
-        }
-        let pairs = mirrors.sorted { $0.key < $1.key }
-        func document(kind: String, field: String) -> String {
-            var lines = ["apiVersion: config.openshift.io/v1", "kind: \(kind)", "metadata:", "  name: airgap", "spec:", "  \(field):"]
-            for (source, mirror) in pairs {
-                lines += ["    - source: \(source)", "      mirrors:", "        - \(mirror)"]
-            }
-            return lines.joined(separator: "\n") + "\n"
-        }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let digestSet = "\(directory)/imageDigestMirrorSet.yaml"
-        let tagSet = "\(directory)/imageTagMirrorSet.yaml"
-        try AtomicFile.write(Data(document(kind: "ImageDigestMirrorSet", field: "imageDigestMirrors").utf8), to: digestSet)
-        try AtomicFile.write(Data(document(kind: "ImageTagMirrorSet", field: "imageTagMirrors").utf8), to: tagSet)
-        return [digestSet, tagSet]
-    }
-}

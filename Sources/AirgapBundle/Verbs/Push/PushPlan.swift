@@ -1,0 +1,116 @@
+import Foundation
+import Manifests
+import OCILayout
+
+/// A blob to put into one or more repositories.
+struct BlobTask: Sendable {
+    var descriptor: Descriptor
+    var repositories: [String]
+}
+
+/// A manifest to put, by digest and then by tag.
+struct ManifestTask: Sendable {
+    var repository: String
+    var descriptor: Descriptor
+    var data: Data
+    var tag: String?
+}
+
+/// Step 1 of push: which blobs go to which repositories, and the manifests in the order a
+/// registry accepts them (children before the index that names them, digests before tags);
+/// then, asking the registry with HEAD only, what it lacks.
+struct PushPlan {
+    var blobs: [BlobTask]
+    var manifests: [ManifestTask]
+    var entries: [PushSummary.PushedEntry]
+
+    init(_ bundle: BundleReader, naming: RepositoryNaming) throws {
+        var blobRepositories: [Digest: (Descriptor, [String])] = [:]
+        var manifests: [ManifestTask] = []
+        var entries: [PushSummary.PushedEntry] = []
+        for item in bundle.items {
+            let reference = try Reference(parsing: item.reference)
+            let repository = naming.repository(for: reference.repository)
+            entries.append(PushSummary.PushedEntry(
+                kind: item.kind, source: item.reference,
+                target: "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)",
+                digest: item.descriptor.digest.description))
+            var seen = Set<Digest>()
+            func visit(_ descriptor: Descriptor, tag: String?) throws {
+                guard seen.insert(descriptor.digest).inserted else { return }
+                guard MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType) else {
+                    var repositories = blobRepositories[descriptor.digest]?.1 ?? []
+                    if !repositories.contains(repository) { repositories.append(repository) }
+                    blobRepositories[descriptor.digest] = (descriptor, repositories)
+                    return
+                }
+                guard let data = bundle.documents[descriptor.digest] else { throw LayoutError.missingBlob(descriptor.digest.description) }
+                switch try ManifestDocument(decoding: data, mediaType: descriptor.mediaType) {
+                case .index(let index): for child in index.manifests { try visit(child, tag: nil) }
+                case .manifest(let manifest): for blob in manifest.blobs { try visit(blob, tag: nil) }
+                }
+                var exact = descriptor
+                exact.size = Int64(data.count)
+                manifests.append(ManifestTask(repository: repository, descriptor: exact, data: data, tag: tag))
+            }
+            try visit(item.descriptor, tag: reference.tag)
+        }
+        self.blobs = blobRepositories.values.map { BlobTask(descriptor: $0.0, repositories: $0.1) }.sorted { $0.descriptor.digest < $1.descriptor.digest }
+        self.manifests = manifests
+        self.entries = entries
+    }
+
+    /// What the registry lacks: blobs (with, first, a repository that already holds the blob to
+    /// mount from) and manifests by digest and by tag. HEAD only: nothing is written.
+    func missing(in client: RegistryClient, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+        var missingBlobs: [BlobTask] = []
+        for task in blobs {
+            let missing = try await offload { try task.repositories.filter { !(try client.blobExists(repository: $0, digest: task.descriptor.digest)) } }
+            summary.blobsSkipped += task.repositories.count - missing.count
+            guard !missing.isEmpty else { continue }
+            var repositories = missing
+            if missing.count < task.repositories.count, let holder = task.repositories.first(where: { !missing.contains($0) }) {
+                repositories.insert(holder, at: 0)
+            }
+            missingBlobs.append(BlobTask(descriptor: task.descriptor, repositories: repositories))
+        }
+        var missingManifests: [MissingManifest] = []
+        for task in manifests {
+            let missing = try await MissingManifest.check(task, in: client)
+            summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (task.tag != nil && !missing.byTag ? 1 : 0)
+            if missing.byDigest || missing.byTag { missingManifests.append(missing) }
+        }
+        return (missingBlobs, missingManifests)
+    }
+
+    /// The lines of a dry run.
+    static func describe(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> [String] {
+        blobs.map { "blob \($0.descriptor.digest) (\(ByteCount.format($0.descriptor.size))) -> \($0.repositories.joined(separator: ", "))" }
+            + manifests.flatMap { missing -> [String] in
+                var lines: [String] = []
+                if missing.byDigest { lines.append("manifest \(registry)/\(missing.task.repository)@\(missing.task.descriptor.digest)") }
+                if missing.byTag, let tag = missing.task.tag {
+                    lines.append("tag \(registry)/\(missing.task.repository):\(tag) -> \(missing.task.descriptor.digest.short)")
+                }
+                return lines
+            }
+    }
+}
+
+/// A manifest the registry lacks by digest, by tag, or both.
+struct MissingManifest: Sendable {
+    var task: ManifestTask
+    var byDigest: Bool
+    var byTag: Bool
+
+    static func check(_ task: ManifestTask, in client: RegistryClient) async throws -> MissingManifest {
+        let byDigest = try await offload {
+            try client.manifestDigest(repository: task.repository, reference: task.descriptor.digest.description, mediaType: task.descriptor.mediaType)
+        } == nil
+        var byTag = false
+        if let tag = task.tag {
+            byTag = try await offload { try client.manifestDigest(repository: task.repository, reference: tag, mediaType: task.descriptor.mediaType) } != task.descriptor.digest
+        }
+        return MissingManifest(task: task, byDigest: byDigest, byTag: byTag)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Manifests
+import OCILayout
+
+/// `airgap push`: the bundle into the internal registry with digests unchanged, the JARs into the
+/// chart. Named steps, one file each: plan (`PushPlan`), upload (`BlobUploader`), manifests
+/// (`ManifestStep`), chart (`ChartDirectoryWriter`, `LibsImageStep`), then the OpenShift mirror
+/// sets. Reads the tarball in place, opened once (`BundleReader`).
+///
+/// Nothing is written anywhere (no repository, blob, file) before the bundle and its locks agreed
+/// field by field and every byte hashed to its name; a push that finds everything already there
+/// writes nothing, and so reads only the bundle's documents.
+public struct Pusher: Sendable {
+    public var client: RegistryClient
+    public var progress: TransferProgress
+    public var log: @Sendable (String) -> Void
+
+    public init(client: RegistryClient, progress: TransferProgress, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.client = client
+        self.progress = progress
+        self.log = log
+    }
+
+    public func push(_ bundlePath: String, lock external: (lock: Lockfile, path: String)?, options: PushOptions) async throws -> PushSummary {
+        // The graph, every document and every lock field, checked before anything else. Large
+        // blobs are hashed below, before the first write.
+        let (bundle, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false))
+            .open(bundlePath, lock: external, thorough: false)
+        let naming = options.naming
+        var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
+
+        // Plan, and what the registry lacks (HEAD only).
+        let plan = try PushPlan(bundle, naming: naming)
+        summary.entries = plan.entries
+        let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
+        let chart = try options.chartDirectory.map { try ChartDirectoryWriter(directory: $0, bundle: bundle) }
+        let libs = try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
+        summary.plan = PushPlan.describe(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
+        if let chart { summary.plan += chart.plan(prune: options.prune) }
+
+        let writes = !missingBlobs.isEmpty || !missingManifests.isEmpty || chart != nil || options.openshiftManifests != nil
+        if options.dryRun || !writes {
+            summary.strayJars = chart?.strays ?? []
+            return summary
+        }
+
+        // Something will be written: every byte of the bundle must verify first, in place, on all
+        // cores. (The registry checks each digest again as the blob arrives, so the tarball's
+        // checksum file adds nothing here.)
+        try await bundle.verifyRemainingBlobs(progress: TransferProgress(label: "verify", enabled: progress.isEnabled))
+        summary.verification = "full"
+
+        let uploader = BlobUploader(client: client, jobs: options.jobs, chunkSize: options.chunkSize,
+                                    sessions: options.uploadState.map(UploadSessionStore.init), progress: progress)
+        try await uploader.upload(missingBlobs, source: { try bundle.source(for: $0) }, summary: &summary)
+        try await ManifestStep(client: client).put(missingManifests, summary: &summary)
+
+        if let chart {
+            let pushed = try await libs?.push(with: uploader, client: client, summary: &summary)
+            let result = try chart.write(prune: options.prune, naming: naming, entries: summary.entries, libsImage: pushed)
+            summary.jarsWritten = result.written
+            summary.strayJars = result.strays
+            summary.jarsPruned = result.pruned
+            summary.filesWritten += result.files
+        }
+        if let directory = options.openshiftManifests {
+            summary.filesWritten += try OpenShiftMirrors.write(entries: summary.entries, naming: naming, to: directory)
+        }
+        return summary
+    }
+}
+
+/// An image as values-airgap.yaml names it: the path under `global.imageRegistry`, tag and digest.
+struct PushedImage {
+    var path: String
+    var tag: String
+    var digest: Digest
+}
