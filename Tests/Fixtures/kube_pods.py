@@ -2,7 +2,7 @@
 """Runs a chart's pods on podman + runc the way a kubelet on OpenShift would, for the runtime tests.
 
   kube_pods.py up --chart DIR [--values FILE ...] [--set-json JSON] [--objects FILE ...]
-                  --work DIR --storage DIR [--authfile FILE] [--cert-dir DIR]
+                  --work DIR --storage DIR [--authfile FILE] [--cert-dir DIR] [--claims DIR] [--uid N]
       Renders the chart with Helm's engine (helm_render.py: helm-sdkpy's install against the
       recording API server), then runs every Deployment, StatefulSet and Job pod it rendered and
       stays in the foreground as their kubelet until SIGTERM/SIGINT, when it removes every pod,
@@ -180,6 +180,8 @@ class Kubelet:
         self.cluster = Cluster(objects)
         self.podman = podman
         self.work = os.path.abspath(args.work)
+        # Claims outlive a release's pods: a second `up` on the same folder is an upgrade that keeps them.
+        self.claims = os.path.abspath(args.claims or os.path.join(self.work, "volumes"))
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.run_id = suffix(8)
@@ -433,7 +435,7 @@ class Pod:
                 read_only = True
             elif "persistentVolumeClaim" in volume:
                 claim = volume["persistentVolumeClaim"]["claimName"]
-                path = os.path.join(self.kubelet.work, "volumes", claim)
+                path = os.path.join(self.kubelet.claims, claim)
                 if not os.path.isdir(path):
                     os.makedirs(path, exist_ok=True)
                     # A fresh volume with the pod's fsGroup applied: group-owned, setgid, group-writable.
@@ -812,6 +814,7 @@ def main():
     parser.add_argument("--authfile")
     parser.add_argument("--cert-dir")
     parser.add_argument("--uid", type=int)
+    parser.add_argument("--claims", help="folder of the PersistentVolumeClaims' directories (default WORK/volumes)")
     args = parser.parse_args()
     {"up": up, "down": down, "logs": logs}[args.action](args)
 

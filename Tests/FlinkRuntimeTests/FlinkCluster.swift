@@ -28,8 +28,13 @@ final class FlinkCluster {
 
     /// Renders the pushed chart with values-airgap.yaml and then `values` (YAML documents, in
     /// order, as `helm install -f values-airgap.yaml -f ...` merges them) and starts its pods.
-    init(_ runtime: FlinkRuntime, values: [String], label: String) throws {
+    /// `claims`: the folder holding the PersistentVolumeClaims' data; a second cluster on the
+    /// same folder is what `helm upgrade` gives: new pods, the same volumes.
+    /// `uid`: OpenShift gives every pod of a namespace the first UID of its range, so an upgrade
+    /// keeps the UID of the release before it (its files on the volumes stay writable).
+    init(_ runtime: FlinkRuntime, values: [String], label: String, claims: String? = nil, uid: Int? = nil) throws {
         self.runtime = runtime
+        self.claims = claims
         work = try TemporaryDirectory("cluster-\(label)")
         var arguments = [Paths.fixture("kube_pods.py"), "up", "--chart", runtime.chart, "--values", "\(runtime.chart)/values-airgap.yaml"]
         for (index, text) in values.enumerated() {
@@ -37,6 +42,8 @@ final class FlinkCluster {
         }
         arguments += ["--objects", try work.write("secrets.yaml", Self.secrets), "--work", work.file("state"),
                       "--storage", runtime.podmanStorage, "--authfile", runtime.authFile, "--cert-dir", runtime.certDirectory]
+        if let claims { arguments += ["--claims", claims] }
+        if let uid { arguments += ["--uid", "\(uid)"] }
         harness = try BackgroundProcess(Helm.python, arguments, logFile: work.file("harness.log"))
     }
 
@@ -81,6 +88,11 @@ final class FlinkCluster {
             lines.append("pod \(pod["name"] ?? "?") \(pod["phase"] ?? "?") \(pod["reason"] ?? "") \(pod["message"] ?? "")")
             for container in (pod["initContainers"] as? [[String: Any]] ?? []) + (pod["containers"] as? [[String: Any]] ?? []) {
                 lines.append("  \(container["name"] ?? "?"): \(container["state"] ?? "?") exit=\(container["exitCode"] ?? "-") restarts=\(container["restarts"] ?? 0) ready=\(container["ready"] ?? "-")")
+                if container["state"] as? String == "running", let name = container["name"] as? String,
+                   let live = try? containerLog(pod: pod["name"] as? String ?? "", container: name) {
+                    let errors = live.split(separator: "\n").filter { $0.contains("ERROR") || $0.contains("Exception") || $0.contains("WARN") }
+                    lines.append("    log (\(errors.count) WARN/ERROR lines, last ones): " + errors.suffix(12).joined(separator: "\n      "))
+                }
                 if let last = container["lastTermination"] as? [String: Any] {
                     lines.append("    last: exit \(last["exitCode"] ?? "?"): \(String(describing: last["log"] ?? "").suffix(1200))")
                 }
@@ -123,7 +135,8 @@ final class FlinkCluster {
 
     /// Directory on this host behind an emptyDir or PVC a pod mounts.
     func volume(pod: String, name: String) -> String { work.file("state/pods/\(pod)/volumes/\(name)") }
-    func claim(_ name: String) -> String { work.file("state/volumes/\(name)") }
+    func claim(_ name: String) -> String { "\(claims ?? work.file("state/volumes"))/\(name)" }
+    private let claims: String?
 
     /// The pod of the bootstrap Job once it ended (Succeeded or Failed).
     func waitForBootstrap(timeout: Double = 240) throws -> [String: Any] {
@@ -201,18 +214,30 @@ final class FlinkCluster {
     }
 
     /// Uploads the job JAR (/jars/upload) and runs it (/jars/:id/run): the JobManager runs main().
-    func submit(jar: String, arguments: [String], savepoint: String? = nil) throws -> String {
-        let upload = try Command.check("curl", ["-sS", "--fail-with-body", "-m", "60", "-F", "jarfile=@\(jar)", restURL + "/jars/upload"])
+    /// `configuration` goes into the run request's flinkConfiguration, as the SQL client applies `SET` statements to its submission.
+    func submit(jar: String, arguments: [String], savepoint: String? = nil, configuration: [String: String] = [:]) throws -> String {
+        let upload = try Command.run("curl", ["-sS", "--fail-with-body", "-m", "60", "-F", "jarfile=@\(jar)", restURL + "/jars/upload"])
+        guard upload.status == 0 else { throw TestFailure.timedOut("upload of \(jar): \(upload.stdout) \(upload.stderr)\n\(report)") }
         let uploaded = try JSONSerialization.jsonObject(with: Data(upload.stdout.utf8)) as? [String: Any]
         let file = try XCTUnwrap((uploaded?["filename"] as? String)?.split(separator: "/").last.map(String.init), upload.stdout)
         var request: [String: Any] = ["programArgsList": arguments]
         if let savepoint { request["savepointPath"] = savepoint }
+        if !configuration.isEmpty { request["flinkConfiguration"] = configuration }
         let run = try post("/jars/\(file)/run", json: request)
         return try XCTUnwrap(run["jobid"] as? String, "\(run)")
     }
 
     func jobState(_ id: String) throws -> String {
         ((try get("/jobs/\(id)")) as? [String: Any])?["state"] as? String ?? "?"
+    }
+
+    /// The job RUNNING with every task running (a savepoint needs all of them).
+    func waitUntilTasksRun(_ id: String, timeout: Double = 180) throws {
+        try waitForJob(id, state: "RUNNING", timeout: timeout)
+        try wait(for: "every task of \(id) RUNNING", timeout: timeout) {
+            let vertices = ((try get("/jobs/\(id)")) as? [String: Any])?["vertices"] as? [[String: Any]] ?? []
+            return !vertices.isEmpty && vertices.allSatisfy { $0["status"] as? String == "RUNNING" }
+        }
     }
 
     func waitForJob(_ id: String, state wanted: String, timeout: Double = 180) throws {
