@@ -28,6 +28,16 @@ public struct ImageManifest: Codable, Hashable, Sendable {
 
 /// An image index (OCI) or manifest list (Docker).
 public struct ImageIndex: Codable, Hashable, Sendable {
+    /// How deep indexes may nest below a top-level entry (an index of indexes of manifests is
+    /// depth 3). Real images use 2 or 3; every walk of the graph — pack, verify, inspect, push,
+    /// audit — stops here, so a crafted chain thousands deep is an error, not a stack overflow.
+    public static let maximumNesting = 8
+
+    /// Throws unless a document found at `depth` (1 = the top) may be walked into.
+    public static func checkNesting(_ depth: Int, at digest: CustomStringConvertible) throws {
+        if depth > maximumNesting { throw ManifestError.nestedTooDeep(digest.description, limit: maximumNesting) }
+    }
+
     public var schemaVersion: Int
     public var mediaType: String?
     public var artifactType: String?

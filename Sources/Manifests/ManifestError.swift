@@ -5,6 +5,7 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
     case invalidPlatform(String)
     case unsupportedMediaType(String)
     case malformedDocument(String)
+    case nestedTooDeep(String, limit: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
             return "unsupported media type \"\(type)\""
         case .malformedDocument(let reason):
             return "malformed manifest: \(reason)"
+        case .nestedTooDeep(let digest, let limit):
+            return "\(digest): image indexes nested more than \(limit) deep; no real image needs that, refusing it"
         }
     }
 }

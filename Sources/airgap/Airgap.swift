@@ -31,10 +31,12 @@ struct Airgap: AsyncParsableCommand {
                 Foundation.exit(0)
             case .validationFailure:
                 // Usage errors exit 2, as getopt-style tools do.
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                FileHandle.standardError.write(Data((fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { TerminalText.escape(String($0)) }.joined(separator: "\n") + "\n").utf8))
                 Foundation.exit(2)
             default:
-                let text = String(describing: error)
+                // One line, escaped: the message may quote a server or a file from a bundle.
+                let text = TerminalText.escape(String(describing: error))
                 FileHandle.standardError.write(Data("airgap: error: \(text)\n".utf8))
                 Foundation.exit(1)
             }

@@ -45,17 +45,19 @@ struct Audit: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var transfer: TransferOptions
+
     func run() async throws {
         var request = AuditRequest(lockPath: lock, specPath: spec, bundlePath: bundle, chartDirectory: chartDirectory)
         if let registry {
             let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
-            request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), transport: CurlTransport(trust: TLSTrust(caFiles: caFiles)),
-                                              credentials: CredentialStore.standard(authFile: authfile), retry: RetryPolicy(attempts: 3))
+            request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: TLSTrust(caFiles: caFiles), log: logToStderr),
+                                              credentials: CredentialStore.standard(authFile: authfile))
             request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport
         do { report = try await Auditor().audit(request) } catch {
-            FileHandle.standardError.write(Data("airgap: audit could not run: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("airgap: audit could not run: \(TerminalText.escape("\(error)"))\n".utf8))
             throw ExitCode(2)
         }
         let threshold: Finding.Severity = failOn == .error ? .error : .warning
@@ -63,14 +65,14 @@ struct Audit: AsyncParsableCommand {
             let data = try JSONEncoder.canonical(pretty: true).encode(report)
             FileHandle.standardOutput.write(data + Data("\n".utf8))
         } else if report.findings.isEmpty {
-            print("audit: no findings (\(report.checked.joined(separator: ", ")) checked)")
+            say("audit: no findings (\(report.checked.joined(separator: ", ")) checked)")
         } else {
             let rows = report.findings.map { [$0.severity.rawValue, $0.id, $0.artifact, "\($0.message); fix: \($0.fix)"] }
             let widths = (0..<3).map { column in (rows + [["SEVERITY", "ID", "ARTIFACT", ""]]).map { $0[column].count }.max() ?? 0 }
             for row in [["SEVERITY", "ID", "ARTIFACT", "FINDING"]] + rows {
-                print((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
+                say((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
             }
-            print("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked)")
+            say("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked)")
         }
         if report.worst(atLeast: threshold) { throw ExitCode(1) }
     }

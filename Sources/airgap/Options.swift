@@ -21,30 +21,43 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("certs-dir"), help: ArgumentHelp("Look for HOST[:PORT]/*.crt CA files here instead of /etc/containers/certs.d, ~/.config/containers/certs.d and /etc/docker/certs.d.", valueName: "DIR"))
     var certsDirectories: [String] = []
 
-    @Option(name: .customLong("retry-times"), help: "Attempts for a request that fails with 429, 5xx or a broken connection.")
-    var retryTimes: Int = 5
+    @OptionGroup var transfer: TransferOptions
 
     func validate() throws {
         for mirror in mirrors {
-            do { _ = try RegistryHosts.parseMirror(mirror) } catch { throw ValidationError("\(error)") }
+            do {
+                let (_, url) = try RegistryHosts.parseMirror(mirror)
+                if url.hasUserInfo { throw ValidationError("--mirror: " + BundleSpec.userInfoFix(url, credentials: "in an auth file (`podman login`, --authfile)")) }
+            } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
         }
-        guard retryTimes >= 1 else { throw ValidationError("--retry-times must be at least 1") }
     }
 
-    var retry: RetryPolicy { RetryPolicy(attempts: retryTimes) }
-
-    func transport() -> CurlTransport {
-        CurlTransport(trust: TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories))
-    }
-
-    func pool(specMirrors: [String: URL], transport: HTTPTransport, log: @escaping @Sendable (String) -> Void) throws -> RegistryPool {
+    func pool(specMirrors: [String: URL], log: @escaping @Sendable (String) -> Void) throws -> RegistryPool {
         var hosts = RegistryHosts(mirrors: specMirrors, insecure: Set(insecureRegistries))
         for mirror in mirrors {
             let (registry, url) = try RegistryHosts.parseMirror(mirror)
             hosts.mirrors[registry] = url
         }
-        return RegistryPool(hosts: hosts, transport: transport, credentials: CredentialStore.standard(authFile: authfile),
-                            retry: retry, onRetry: log)
+        let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories)
+        return RegistryPool(hosts: hosts, stack: transfer.stack(trust: trust, log: log), credentials: CredentialStore.standard(authFile: authfile))
+    }
+}
+
+/// How long and how often to try: the same two flags on every command that talks to the network.
+struct TransferOptions: ParsableArguments {
+    @Option(name: .customLong("retry-times"), help: "Attempts for a request that fails with 429, 5xx or a broken connection.")
+    var retryTimes: Int = 5
+
+    @Option(help: ArgumentHelp("Give up on one transfer (a manifest, blob, JAR or chart, retries included) after this long; a transfer below 1 KiB/s for 30s (or a quarter of the timeout) has stalled and is tried once more.", valueName: "SECONDS"))
+    var timeout: Double = TransferLimits.defaultTimeout
+
+    func validate() throws {
+        guard retryTimes >= 1 else { throw ValidationError("--retry-times must be at least 1") }
+        guard timeout >= 1, timeout.isFinite else { throw ValidationError("--timeout must be at least 1 second") }
+    }
+
+    func stack(trust: TLSTrust, log: @escaping @Sendable (String) -> Void) -> TransportStack {
+        TransportStack(trust: trust, limits: TransferLimits(timeout: timeout), retry: RetryPolicy(attempts: retryTimes), onRetry: log)
     }
 }
 
@@ -70,19 +83,21 @@ struct ResolveOptions: ParsableArguments {
     var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
 
     func validate() throws {
-        if let mavenRepository, URL(string: mavenRepository)?.host == nil {
-            throw ValidationError("--maven-repo \(mavenRepository): expected an http(s) URL")
+        guard let mavenRepository else { return }
+        guard let url = URL(string: mavenRepository), url.host != nil, url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError("--maven-repo \(URL(string: mavenRepository)?.withoutUserInfo.absoluteString ?? "<url>"): expected an http(s) URL")
+        }
+        if url.hasUserInfo {
+            throw ValidationError("--maven-repo: " + BundleSpec.userInfoFix(url, credentials: "in AIRGAP_MAVEN_USERNAME/AIRGAP_MAVEN_PASSWORD or ~/.netrc"))
         }
     }
 
     /// The spec and a resolver wired with these options.
     func resolver(log: @escaping @Sendable (String) -> Void) throws -> (BundleSpec, BundleResolver) {
         let bundleSpec = try BundleSpec.load(path: spec)
-        let transport = registry.transport()
-        let pool = try registry.pool(specMirrors: bundleSpec.mirrors, transport: transport, log: log)
+        let pool = try registry.pool(specMirrors: bundleSpec.mirrors, log: log)
         let store = try BlobStore(root: cache ?? Self.defaultCache())
-        return (bundleSpec, BundleResolver(pool: pool, cache: store, transport: transport, retry: registry.retry,
-                                           mavenRepository: mavenRepository.flatMap(URL.init(string:)),
+        return (bundleSpec, BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
                                            allowUnverified: allowUnverified, log: log))
     }
 
@@ -102,6 +117,7 @@ struct OutputOptions: ParsableArguments {
 
     var showProgress: Bool { !quiet && !json && TransferProgress.stderrIsTerminal }
 
+    /// JSON escapes every control character itself, so it is terminal-safe as it is.
     func printJSON<T: Encodable>(_ value: T) throws {
         let data = try JSONEncoder.canonical(pretty: true).encode(value)
         FileHandle.standardOutput.write(data + Data("\n".utf8))
@@ -115,7 +131,13 @@ func warnAboutCompatibility(_ lock: Lockfile) {
     }
 }
 
-/// Warnings and retry notices go to stderr, one line each.
+/// Warnings and retry notices go to stderr, one line each, escaped: they quote servers and files.
 let logToStderr: @Sendable (String) -> Void = { line in
-    FileHandle.standardError.write(Data("airgap: \(line)\n".utf8))
+    FileHandle.standardError.write(Data("airgap: \(TerminalText.escape(line))\n".utf8))
+}
+
+/// Every line printed for the operator goes through here: names and messages that came from a
+/// registry, a repository or a bundle may hold escape sequences, CR/LF or NUL.
+func say(_ line: String) {
+    print(TerminalText.escape(line))
 }

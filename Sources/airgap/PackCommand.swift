@@ -23,7 +23,7 @@ struct Lock: AsyncParsableCommand {
         try LockfileStore.write(lock, to: options.lockPath)
         warnAboutCompatibility(lock)
         if outputOptions.json { return try outputOptions.printJSON(lock) }
-        print("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
+        say("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
               + (lock.unresolved.isEmpty ? "" : "; \(lock.unresolved.count) unresolved"))
     }
 }
@@ -57,9 +57,9 @@ struct Pack: AsyncParsableCommand {
         if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         for entry in summary.entries {
-            print("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
+            say("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
         }
-        if summary.lockCreated { print("wrote \(summary.lock)") }
-        print("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
+        if summary.lockCreated { say("wrote \(summary.lock)") }
+        say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
     }
 }

@@ -69,8 +69,7 @@ struct Push: AsyncParsableCommand {
     @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to the registry.")
     var plainHTTP = false
 
-    @Option(name: .customLong("retry-times"), help: "Attempts for a request that fails with 429, 5xx or a broken connection.")
-    var retryTimes = 5
+    @OptionGroup var transfer: TransferOptions
 
     @OptionGroup var outputOptions: OutputOptions
 
@@ -78,7 +77,6 @@ struct Push: AsyncParsableCommand {
         guard (1...32).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 32") }
         guard !registry.contains("/"), !registry.isEmpty else { throw ValidationError("--registry takes HOST[:PORT]; put a path in --prefix") }
         guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
-        guard retryTimes >= 1 else { throw ValidationError("--retry-times must be at least 1") }
         guard chunkSize >= 4096 else { throw ValidationError("--chunk-size must be at least 4096 bytes") }
     }
 
@@ -92,8 +90,8 @@ struct Push: AsyncParsableCommand {
         let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories,
                              skipVerification: insecure)
         let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
-        let client = RegistryClient(endpoint: hosts.endpoint(for: registry), transport: CurlTransport(trust: trust),
-                                    credentials: credentials, retry: RetryPolicy(attempts: retryTimes), onRetry: logToStderr)
+        let client = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: trust, log: logToStderr),
+                                    credentials: credentials)
         var external: (lock: Lockfile, path: String)?
         if let lock {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
@@ -108,14 +106,15 @@ struct Push: AsyncParsableCommand {
             .push(bundle, lock: external, options: options)
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         if dryRun {
-            print(summary.plan.isEmpty ? "nothing to do: \(registry) holds everything" : summary.plan.joined(separator: "\n"))
+            if summary.plan.isEmpty { say("nothing to do: \(registry) holds everything") }
+            summary.plan.forEach(say)
             return
         }
-        for entry in summary.entries { print("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.target)") }
+        for entry in summary.entries { say("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.target)") }
         for stray in summary.strayJars where !summary.jarsPruned.contains(stray) {
-            print("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
+            say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
         }
-        print("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
+        say("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
               + (summary.jarsWritten.isEmpty ? "" : "; \(summary.jarsWritten.count) JARs into \(chartDirectory ?? "")/files/libs")
               + (summary.jarsPruned.isEmpty ? "" : ", \(summary.jarsPruned.count) stray removed"))
     }

@@ -30,7 +30,7 @@ struct Verify: AsyncParsableCommand {
             counts[kind].map { "\($0) \(label)\($0 == 1 ? "" : "s")" }
         }.joined(separator: ", ")
         let locks = verified.lockChecked.isEmpty ? "no lock" : "matches " + verified.lockChecked.joined(separator: " and ")
-        print("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks)")
+        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks)")
     }
 }
 
@@ -46,14 +46,15 @@ struct Inspect: AsyncParsableCommand {
         let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
         let verified = try await BundleVerifier(progress: progress).verify(bundle)
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
+        // Escaped before the widths are measured: a name from the bundle may hold escapes.
         let rows = verified.entries.map { entry in
-            [entry.kind.rawValue, entry.reference, entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
+            [entry.kind.rawValue, TerminalText.escape(entry.reference), entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
              ByteCount.format(entry.bytes), entry.digest]
         }
         let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
         let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            say(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
         }
     }

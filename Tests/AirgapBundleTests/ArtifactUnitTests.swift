@@ -21,9 +21,9 @@ final class MavenCoordinateTests: XCTestCase {
 
     func testNetrcMachineWinsOverDefault() {
         let text = "default login anon password x\nmachine repo.internal login builder password s3cret\n"
-        XCTAssertEqual(MavenCredentials.parseNetrc(text, host: "repo.internal", source: "n")?.username, "builder")
-        XCTAssertEqual(MavenCredentials.parseNetrc(text, host: "other", source: "n")?.username, "anon")
-        XCTAssertNil(MavenCredentials.parseNetrc("machine a login u password p", host: "b", source: "n"))
+        XCTAssertEqual(RepositoryCredential.parseNetrc(text, host: "repo.internal", source: "n")?.username, "builder")
+        XCTAssertEqual(RepositoryCredential.parseNetrc(text, host: "other", source: "n")?.username, "anon")
+        XCTAssertNil(RepositoryCredential.parseNetrc("machine a login u password p", host: "b", source: "n"))
     }
 }
 

@@ -17,9 +17,15 @@ public struct AirgapRunner {
         return environment
     }
 
+    /// The binary the runner drives: the one just built, unless `AIRGAP_BINARY` names another
+    /// (to run a test against an older build and watch it fail).
+    public static var binary: String {
+        ProcessInfo.processInfo.environment["AIRGAP_BINARY"].flatMap { $0.isEmpty ? nil : $0 } ?? Paths.airgapBinary
+    }
+
     @discardableResult
-    public func run(_ arguments: [String], directory: String? = nil) throws -> CommandResult {
-        try Command.run(Paths.airgapBinary, arguments, environment: environment, directory: directory)
+    public func run(_ arguments: [String], directory: String? = nil, timeout: Double? = nil) throws -> CommandResult {
+        try Command.run(Self.binary, arguments, environment: environment, directory: directory, timeout: timeout)
     }
 
     /// Runs and throws with the full output unless it exited 0.

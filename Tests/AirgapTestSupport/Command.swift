@@ -5,6 +5,11 @@ public struct CommandResult {
     public var status: Int32
     public var stdout: String
     public var stderr: String
+    /// The signal that ended the process (SIGSEGV from a stack overflow, SIGTERM from a test's
+    /// timeout), or nil when it exited.
+    public var signal: Int32? = nil
+    /// The test stopped it after its time limit: it would have hung.
+    public var timedOut = false
 }
 
 public enum TestFailure: Error, CustomStringConvertible {
@@ -26,7 +31,7 @@ public enum Command {
     @discardableResult
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil,
-        directory: String? = nil
+        directory: String? = nil, timeout: Double? = nil
     ) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
@@ -38,6 +43,15 @@ public enum Command {
         process.standardError = err
         process.standardInput = inPipe
         try process.run()
+        final class Flag: @unchecked Sendable { var raised = false }
+        let timedOut = Flag()
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [process] in
+                guard process.isRunning else { return }
+                timedOut.raised = true
+                process.terminate()
+            }
+        }
         if let input { inPipe.fileHandleForWriting.write(input) }
         try? inPipe.fileHandleForWriting.close()
         // Read both pipes at once so neither fills and blocks the child.
@@ -54,7 +68,9 @@ public enum Command {
         let errData = errBox.data
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+                             stderr: String(decoding: errData, as: UTF8.self),
+                             signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil,
+                             timedOut: timedOut.raised)
     }
 
     /// Runs and throws unless the exit status is 0.

@@ -14,8 +14,15 @@ enum ChartCheck {
         var values: [String: Any] = [:]
         for file in ["values.yaml", "values-airgap.yaml"] {
             guard let text = try? String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8) else { continue }
-            guard let parsed = try? Yams.load(yaml: text) as? [String: Any] else {
-                findings.append(Finding("CHART-VALUES", .error, "\(directory)/\(file)", "not a YAML mapping", fix: "fix the file"))
+            let parsed: [String: Any]
+            do {
+                guard let mapping = try YAMLInput.load(text, source: "\(directory)/\(file)") as? [String: Any] else {
+                    findings.append(Finding("CHART-VALUES", .error, "\(directory)/\(file)", "not a YAML mapping", fix: "fix the file"))
+                    continue
+                }
+                parsed = mapping
+            } catch {
+                findings.append(Finding("CHART-VALUES", .error, "\(directory)/\(file)", "\(error)", fix: "fix the file"))
                 continue
             }
             values = Self.merge(values, parsed)

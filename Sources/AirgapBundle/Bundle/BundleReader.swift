@@ -170,7 +170,7 @@ enum BundleGraph {
             }
             var blobs = Set<Digest>()
             var platforms: [String] = []
-            try visit(entry, from: "\(LayoutPath.indexFileName) → \(name)", snapshot: snapshot, blobs: &blobs, platforms: &platforms)
+            try visit(entry, from: "\(LayoutPath.indexFileName) → \(name)", depth: 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms)
             reached.formUnion(blobs)
             var descriptor = entry
             descriptor.annotations = nil
@@ -207,7 +207,7 @@ enum BundleGraph {
     }
 
     private static func visit(
-        _ descriptor: Descriptor, from parent: String, snapshot: LayoutSnapshot, blobs: inout Set<Digest>, platforms: inout [String]
+        _ descriptor: Descriptor, from parent: String, depth: Int, snapshot: LayoutSnapshot, blobs: inout Set<Digest>, platforms: inout [String]
     ) throws {
         let blobName = LayoutPath.blobName(descriptor.digest)
         guard let size = snapshot.blobSizes[descriptor.digest] else {
@@ -226,6 +226,9 @@ enum BundleGraph {
         guard let data = snapshot.documents[descriptor.digest] else {
             throw LayoutDefect(entry: blobName, problem: "should be a manifest (\(descriptor.mediaType)) but is not a JSON document")
         }
+        if depth > ImageIndex.maximumNesting {
+            throw LayoutDefect(entry: blobName, problem: "nests image indexes more than \(ImageIndex.maximumNesting) deep; no real image needs that, refusing it")
+        }
         let document: ManifestDocument
         do { document = try ManifestDocument(decoding: data, mediaType: descriptor.mediaType) } catch {
             throw LayoutDefect(entry: blobName, problem: "\(error)")
@@ -240,9 +243,9 @@ enum BundleGraph {
         }
         switch document {
         case .index(let index):
-            for child in index.manifests { try visit(child, from: blobName, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+            for child in index.manifests { try visit(child, from: blobName, depth: depth + 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
         case .manifest(let manifest):
-            for child in manifest.blobs { try visit(child, from: blobName, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+            for child in manifest.blobs { try visit(child, from: blobName, depth: depth + 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
         }
     }
 }

@@ -23,6 +23,7 @@ public enum ChartError: Error, CustomStringConvertible {
     case noDigest(url: String)
     case notAChart(String, String)
     case lockMismatch(reference: String, locked: String, actual: String)
+    case repositoryStatus(url: String, status: Int, detail: String)
 
     public var description: String {
         switch self {
@@ -44,6 +45,8 @@ public enum ChartError: Error, CustomStringConvertible {
             return "\(source): not a Helm chart (\(detail))"
         case .lockMismatch(let reference, let locked, let actual):
             return "\(reference) changed from \(locked) to \(actual) since the lock was written; run `airgap lock` to accept"
+        case .repositoryStatus(let url, let status, let detail):
+            return "\(url): the Helm repository answered HTTP \(status)\(detail.isEmpty ? "" : " (\(detail))"); check the chart's repo URL"
         }
     }
 }
@@ -57,6 +60,9 @@ public enum ChartPackager {
         let chartFile = "\(directory)/Chart.yaml"
         guard let chartData = FileManager.default.contents(atPath: chartFile) else { throw ChartError.noChartYAML(directory) }
         let (name, version, config) = try metadata(fromChartYAML: chartData, source: chartFile)
+        if let values = FileManager.default.contents(atPath: "\(directory)/values.yaml") {
+            try YAMLInput.check(String(decoding: values, as: UTF8.self), source: "\(directory)/values.yaml")
+        }
         let ignore = HelmIgnore(text: (try? String(contentsOfFile: "\(directory)/.helmignore", encoding: .utf8)) ?? "")
         let files = try listFiles(in: directory, ignore: ignore).filter { $0 != "Chart.yaml" }
 
@@ -75,13 +81,23 @@ public enum ChartPackager {
     /// Name, version and the JSON form of a Chart.yaml.
     static func metadata(fromChartYAML data: Data, source: String) throws -> (String, String, Data) {
         let parsed: Any?
-        do { parsed = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) } catch {
+        do { parsed = try YAMLInput.load(String(decoding: data, as: UTF8.self), source: source) } catch let error as YAMLInputError {
+            throw error
+        } catch {
             throw ChartError.badChartYAML(source, "not valid YAML (\(error))")
         }
         guard let chart = parsed as? [String: Any] else { throw ChartError.badChartYAML(source, "expected a mapping") }
         guard let name = chart["name"] as? String, !name.isEmpty else { throw ChartError.badChartYAML(source, "name is missing") }
         guard let version = (chart["version"] as? String) ?? (chart["version"].map { "\($0)" }), !version.isEmpty else {
             throw ChartError.badChartYAML(source, "version is missing")
+        }
+        // As Helm validates them: a name that is one path component of safe characters, and a
+        // SemVer 2 version. Both become file and tag names downstream.
+        guard ChartName.isValid(name) else {
+            throw ChartError.badChartYAML(source, "name \"\(name)\" is not a chart name (letters, digits, '.', '_', '-'; not a path)")
+        }
+        guard SemanticVersion.isValid(version) else {
+            throw ChartError.badChartYAML(source, "version \"\(version)\" is not a SemVer 2 version (like 1.2.3 or 1.2.3-rc.1+build.5)")
         }
         guard let apiVersion = chart["apiVersion"] as? String, ["v1", "v2"].contains(apiVersion) else {
             throw ChartError.badChartYAML(source, "apiVersion must be v1 or v2")

@@ -15,10 +15,15 @@ public struct ResolvedChart: Sendable {
 /// Resolves the three kinds of chart source into the blob store.
 public struct ChartResolver: Sendable {
     public var pool: RegistryPool
-    public var transport: HTTPTransport
     public var cache: BlobStore
-    public var retry: RetryPolicy
     public var allowUnverified: Bool
+    var stack: TransportStack { pool.stack }
+
+    public init(pool: RegistryPool, cache: BlobStore, allowUnverified: Bool) {
+        self.pool = pool
+        self.cache = cache
+        self.allowUnverified = allowUnverified
+    }
 
     public func resolve(_ source: ChartSource) throws -> ResolvedChart {
         switch source {
@@ -37,18 +42,25 @@ public struct ChartResolver: Sendable {
     /// the published digest.
     private func fetchFromRepository(_ repository: URL, name: String, version: String) throws -> PackagedChart {
         let indexURL = repository.appendingPathComponent("index.yaml")
-        let (response, body) = try retry.run { _ in
-            try RedirectFollower(transport: transport).collect(HTTPRequest(url: indexURL), limit: 64 << 20)
-        }
+        // The credential comes from the credential sources, once per repository, and goes only
+        // to the repository's own origin.
+        let transport = stack.repository(origin: repository, credential: RepositoryCredential.find(.helm, host: repository.host ?? ""))
+        let (response, body) = try transport.collect(HTTPRequest(url: indexURL), limit: TransferLimits.helmIndexLimit, what: "Helm repository index")
         guard response.isSuccess else {
-            throw RegistryError.unexpectedStatus(url: indexURL, status: response.status, detail: "the Helm repository's index", retryAfter: nil)
+            throw ChartError.repositoryStatus(url: indexURL.redactedString, status: response.status, detail: ErrorBody.detail(response.errorBody))
         }
         struct Index: Decodable {
             struct Version: Decodable { var version: String; var urls: [String]?; var digest: String? }
             var entries: [String: [Version]]?
         }
         let index: Index
-        do { index = try YAMLDecoder().decode(Index.self, from: String(decoding: body, as: UTF8.self)) } catch {
+        let text = String(decoding: body, as: UTF8.self)
+        do {
+            try YAMLInput.check(text, source: indexURL.redactedString)
+            index = try YAMLDecoder().decode(Index.self, from: text)
+        } catch let error as YAMLInputError {
+            throw error
+        } catch {
             throw ChartError.notAChart(indexURL.redactedString, "index.yaml does not parse: \(error)")
         }
         guard let entry = index.entries?[name]?.first(where: { $0.version == version }), let first = entry.urls?.first,
@@ -57,11 +69,12 @@ public struct ChartResolver: Sendable {
         if entry.digest == nil, !allowUnverified { throw ChartError.noDigest(url: chartURL.redactedString) }
 
         let ingest = try BlobIngest(store: cache)
-        try ResumableDownload(url: chartURL, expectedSize: nil, retry: retry, onRetry: { _, _ in }).run(
+        try ResumableDownload(url: chartURL, expectedSize: nil, maximumSize: TransferLimits.chartLimit, what: "chart archive",
+                              retry: stack.retry, limits: stack.limits, onRetry: stack.retryNotice(chartURL)).run(
             into: ingest, progress: { _ in },
-            send: { request, onHead, sink in try RedirectFollower(transport: transport).send(request, onHead: onHead, into: sink) },
+            send: { request, onHead, sink in try transport.send(request, onHead: onHead, into: sink) },
             failure: { response in
-                RegistryError.unexpectedStatus(url: chartURL, status: response.status, detail: "chart archive", retryAfter: nil)
+                ChartError.repositoryStatus(url: chartURL.redactedString, status: response.status, detail: ErrorBody.detail(response.errorBody))
             })
         let (digest, size) = try ingest.commitAsComputed()
         if let published = entry.digest, "sha256:\(published.lowercased())" != digest.description {
@@ -72,6 +85,10 @@ public struct ChartResolver: Sendable {
             throw ChartError.notAChart(chartURL.redactedString, "no <name>/Chart.yaml inside")
         }
         let (chartName, chartVersion, config) = try ChartPackager.metadata(fromChartYAML: chartYAML, source: chartURL.redactedString)
+        guard chartName == name, chartVersion == version else {
+            cache.remove(digest)
+            throw ChartError.notAChart(chartURL.redactedString, "its Chart.yaml says \(chartName) \(chartVersion), index.yaml says \(name) \(version)")
+        }
         return PackagedChart(name: chartName, version: chartVersion,
                              archive: Descriptor(mediaType: MediaType.helmChartContent, digest: digest, size: size), config: config)
     }
@@ -91,18 +108,11 @@ public struct ChartResolver: Sendable {
         guard let metadata = try? JSONDecoder().decode(Metadata.self, from: config) else {
             throw ChartError.notAChart(url, "its config has no name and version")
         }
+        guard ChartName.isValid(metadata.name), SemanticVersion.isValid(metadata.version) else {
+            throw ChartError.notAChart(url, "its config names \"\(metadata.name)\" \"\(metadata.version)\", not a chart name and SemVer 2 version")
+        }
         let entry = BundleEntry(kind: .chart, reference: LockedChart.reference(name: metadata.name, version: metadata.version),
                                 descriptor: fetched.descriptor, documents: [fetched.digest: fetched.data], blobs: manifest.blobs, registry: nil)
         return ResolvedChart(source: source, name: metadata.name, version: metadata.version, archive: archive, entry: entry)
-    }
-}
-
-extension RedirectFollower {
-    /// Sends and collects a 2xx body in memory, up to `limit` bytes.
-    func collect(_ request: HTTPRequest, limit: Int) throws -> (HTTPResponse, Data) {
-        let body = BodyCollector(url: request.url, limit: limit)
-        let response = try send(request, onHead: { _ in }, into: body.append)
-        try response.throwIfRetryable(request.url)
-        return (response, body.data)
     }
 }

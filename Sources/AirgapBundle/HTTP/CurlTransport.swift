@@ -7,20 +7,23 @@ import Glibc
 
 /// The bottom transport: one HTTP exchange through libcurl. It follows no redirects and retries
 /// nothing: those are decisions for the layers above, which know when `Authorization` must be
-/// dropped and which failures are worth another try.
+/// dropped and which failures are worth another try. It enforces what only it can see: the
+/// request's deadline, the low-speed limit, and how much of an error body is read.
 ///
 /// Easy handles are pooled so that keep-alive connections are reused across requests; each is
 /// used by one thread at a time.
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     public let trust: TLSTrust
     public let userAgent: String
+    public let limits: TransferLimits
     private let lock = NSLock()
     private var idle: [CurlEasyHandle] = []
     private var bundles: [String: Data?] = [:]
 
-    public init(trust: TLSTrust = TLSTrust(), userAgent: String = "airgap/\(AirgapVersion.current)") {
+    public init(trust: TLSTrust = TLSTrust(), limits: TransferLimits = TransferLimits(), userAgent: String = "airgap/\(AirgapVersion.current)") {
         CurlGlobal.initialize()
         self.trust = trust
+        self.limits = limits
         self.userAgent = userAgent
     }
 
@@ -32,7 +35,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         return try withoutActuallyEscaping(onHead) { onHead in
             try withoutActuallyEscaping(sink) { sink in
                 try handle.perform(request, caBundle: caBundle, clientCertificate: clientCertificate, verifyPeer: !trust.skipVerification,
-                                   userAgent: userAgent, onHead: onHead, sink: sink)
+                                   userAgent: userAgent, limits: limits, onHead: onHead, sink: sink)
             }
         }
     }
@@ -72,14 +75,18 @@ private final class TransferState {
     let onHead: HeadHandler
     let sink: BodySink
     let body: HTTPRequest.Body?
+    let errorBodyLimit: Int
     var headDelivered = false
+    /// The error body reached its limit and the transfer was cut there on purpose.
+    var errorBodyCut = false
     var uploadPosition: Int64 = 0
     var status = 0
     var headers: [String: [String]] = [:]
     var errorBody = Data()
     var sinkError: Error?
 
-    init(onHead: @escaping HeadHandler, sink: @escaping BodySink, body: HTTPRequest.Body?) {
+    init(onHead: @escaping HeadHandler, sink: @escaping BodySink, body: HTTPRequest.Body?, errorBodyLimit: Int) {
+        self.errorBodyLimit = errorBodyLimit
         self.onHead = onHead
         self.sink = sink
         self.body = body
@@ -102,9 +109,15 @@ private let writeCallback: airgap_curl_data_callback = { pointer, size, count, c
             state.sinkError = error
             return 0
         }
-    } else if state.errorBody.count < 64 * 1024 {
-        // Registries explain refusals in a JSON body; keep it for the error message.
-        state.errorBody.append(contentsOf: chunk)
+    } else {
+        // Servers explain refusals in a body; keep its start for the message and stop reading
+        // there: an endless error or redirect body must not keep the transfer open.
+        let room = state.errorBodyLimit - state.errorBody.count
+        state.errorBody.append(contentsOf: chunk.prefix(max(0, room)))
+        if chunk.count >= room {
+            state.errorBodyCut = true
+            return 0
+        }
     }
     return length
 }
@@ -178,10 +191,16 @@ final class CurlEasyHandle {
 
     func perform(
         _ request: HTTPRequest, caBundle: Data?, clientCertificate: (certificate: String, key: String)?, verifyPeer: Bool,
-        userAgent: String, onHead: @escaping HeadHandler, sink: @escaping BodySink
+        userAgent: String, limits: TransferLimits, onHead: @escaping HeadHandler, sink: @escaping BodySink
     ) throws -> HTTPResponse {
+        var timeoutMilliseconds = 0
+        if let deadline = request.deadline {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { throw TransportError.deadlineExceeded(url: request.url, seconds: limits.timeout) }
+            timeoutMilliseconds = max(1, Int(remaining * 1000))
+        }
         curl_easy_reset(handle)
-        let state = TransferState(onHead: onHead, sink: sink, body: request.body)
+        let state = TransferState(onHead: onHead, sink: sink, body: request.body, errorBodyLimit: limits.errorBodyLimit)
         let context = Unmanaged.passUnretained(state).toOpaque()
 
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -195,10 +214,12 @@ final class CurlEasyHandle {
         airgap_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
         airgap_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         airgap_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-        airgap_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
-        // A transfer that moves nothing for a minute is dead; a slow one is not.
-        airgap_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-        airgap_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
+        airgap_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(limits.connectTimeout * 1000))
+        // A peer that trickles a byte now and then is as dead as a silent one: below the
+        // low-speed limit for its whole window, the attempt ends.
+        airgap_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, limits.lowSpeedBytesPerSecond)
+        airgap_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, limits.lowSpeedSeconds)
+        if timeoutMilliseconds > 0 { airgap_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds) }
         airgap_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 * 1024)
         airgap_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         errorBuffer[0] = 0
@@ -247,7 +268,9 @@ final class CurlEasyHandle {
 
         let code = withExtendedLifetime(state) { curl_easy_perform(handle) }
         if let sinkError = state.sinkError { throw sinkError }
-        guard code == CURLE_OK else { throw transportError(code, url: request.url) }
+        guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && state.errorBodyCut) else {
+            throw transportError(code, url: request.url, deadline: request.deadline, limits: limits)
+        }
         var status = 0
         airgap_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var response = HTTPResponse(status: status, headers: state.headers)
@@ -259,8 +282,14 @@ final class CurlEasyHandle {
         return response
     }
 
-    private func transportError(_ code: CURLcode, url: URL) -> TransportError {
+    private func transportError(_ code: CURLcode, url: URL, deadline: Date?, limits: TransferLimits) -> TransportError {
         let detail = String(cString: errorBuffer)
+        if code == CURLE_OPERATION_TIMEDOUT {
+            if let deadline, deadline.timeIntervalSinceNow <= 0.05 { return .deadlineExceeded(url: url, seconds: limits.timeout) }
+            if detail.contains("too slow") {
+                return .stalled(url: url, bytesPerSecond: limits.lowSpeedBytesPerSecond, seconds: limits.lowSpeedSeconds)
+            }
+        }
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         // A TLS alert from the server (a refused or missing client certificate) arrives as a
         // read error; it is a TLS failure, and trying again changes nothing.

@@ -20,12 +20,23 @@ public struct HTTPRequest: Sendable {
     public var url: URL
     public var headers: [(name: String, value: String)]
     public var body: Body?
+    /// Token scopes the request needs (`repository:NAME:pull`); read by the registry's auth layer.
+    public var scopes: [String] = []
+    /// Who sends the request again after a failure worth retrying: the retry layer, or the caller
+    /// (an upload whose body the registry may have partly kept, a download that resumes with `Range`).
+    public var retry: RetryMode
+    /// When the whole transfer (every attempt) must be done; set by the retry layer from
+    /// `--timeout` when the caller has not set it.
+    public var deadline: Date?
+
+    public enum RetryMode: Sendable { case byTransport, byCaller }
 
     public init(method: String = "GET", url: URL, headers: [(name: String, value: String)] = [], body: Body? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        if case .file = body { retry = .byCaller } else { retry = .byTransport }
     }
 
     public func header(_ name: String) -> String? {
@@ -42,7 +53,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     /// Header names lowercased; repeated headers keep every value in order.
     public var headers: [String: [String]]
-    /// The body of a non-2xx response (up to 64 KiB), where registries put their error codes.
+    /// The start of a non-2xx response's body (see `TransferLimits.errorBodyLimit`), where
+    /// registries put their error codes; the rest is never read.
     public var errorBody = Data()
 
     public init(status: Int, headers: [String: [String]]) {
@@ -55,6 +67,8 @@ public struct HTTPResponse: Sendable {
 
     public var isSuccess: Bool { (200..<300).contains(status) }
     public var isRedirect: Bool { [301, 302, 303, 307, 308].contains(status) }
+    public var contentLength: Int64? { header("content-length").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } }
+    public var retryAfter: Double? { header("retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
 }
 
 /// Where a response body goes: called with each chunk as it arrives.
@@ -78,57 +92,39 @@ extension HTTPTransport {
 }
 
 /// A body kept in memory (a manifest, a token, a checksum file), refused past `limit` bytes:
-/// a server sending more is not sending what was asked for.
+/// a server sending more is not sending what was asked for. `reset` starts it over, so a
+/// request the retry layer sends again collects only the last answer.
 final class BodyCollector {
     private(set) var data = Data()
     let url: URL
     let limit: Int
+    let what: String
 
-    init(url: URL, limit: Int) {
+    init(url: URL, limit: Int, what: String = "document") {
         self.url = url
         self.limit = limit
+        self.what = what
+    }
+
+    func reset(_ head: HTTPResponse) throws {
+        if let length = head.contentLength, length > Int64(limit) {
+            throw TransportError.bodyTooLarge(url: url, limit: Int64(limit), what: what)
+        }
+        data.removeAll(keepingCapacity: true)
     }
 
     func append(_ chunk: UnsafeRawBufferPointer) throws {
-        guard data.count + chunk.count <= limit else { throw TransportError.responseTooLarge(url: url, limit: limit) }
+        guard data.count + chunk.count <= limit else { throw TransportError.bodyTooLarge(url: url, limit: Int64(limit), what: what) }
         data.append(contentsOf: chunk)
     }
 }
 
-extension HTTPResponse {
-    /// 429 and 5xx are worth another try: thrown as the error `RetryPolicy` acts on.
-    func throwIfRetryable(_ url: URL) throws {
-        if status == 429 || (500...599).contains(status) {
-            throw RegistryError.unexpectedStatus(url: url, status: status, detail: RegistryError.detail(fromBody: errorBody),
-                                                 retryAfter: header("retry-after").flatMap(Double.init))
-        }
-    }
-}
-
-/// Failures below HTTP: connection, TLS, timeouts, and bodies too large to be documents.
-public enum TransportError: Error, CustomStringConvertible {
-    case connection(url: URL, message: String, retryable: Bool)
-    case tls(url: URL, message: String)
-    case responseTooLarge(url: URL, limit: Int)
-    case tooManyRedirects(url: URL)
-
-    public var retryable: Bool {
-        if case .connection(_, _, let retryable) = self { return retryable }
-        return false
-    }
-
-    public var description: String {
-        switch self {
-        case .connection(let url, let message, _):
-            return "\(url.redactedString): \(message)"
-        case .tls(let url, let message):
-            let host = url.hostAndPort
-            return "\(url.redactedString): TLS failed (\(message)); trust the registry's CA with --ca-file FILE or /etc/containers/certs.d/\(host)/ca.crt, or, if it speaks plain HTTP, name it with --insecure-registry \(host)"
-        case .responseTooLarge(let url, let limit):
-            return "\(url.redactedString): response larger than \(limit) bytes; this is not a manifest or token"
-        case .tooManyRedirects(let url):
-            return "\(url.redactedString): more than 10 redirects"
-        }
+extension HTTPTransport {
+    /// Sends and keeps a 2xx body in memory, up to `limit` bytes.
+    func collect(_ request: HTTPRequest, limit: Int, what: String = "document") throws -> (HTTPResponse, Data) {
+        let body = BodyCollector(url: request.url, limit: limit, what: what)
+        let response = try send(request, onHead: body.reset, into: body.append)
+        return (response, body.data)
     }
 }
 
@@ -147,4 +143,23 @@ extension URL {
         if components.query != nil { components.query = "…" }
         return components.string ?? "<url>"
     }
+}
+
+extension URL {
+    /// Whether the URL carries a user name or password (`https://user:pass@host/`).
+    public var hasUserInfo: Bool {
+        guard let components = URLComponents(url: self, resolvingAgainstBaseURL: false) else { return false }
+        return components.user != nil || components.password != nil
+    }
+
+    /// The URL as it may be recorded (lock, bundle, JSON): user info removed, the rest kept.
+    public var withoutUserInfo: URL {
+        guard hasUserInfo, var components = URLComponents(url: self, resolvingAgainstBaseURL: false) else { return self }
+        components.user = nil
+        components.password = nil
+        return components.url ?? self
+    }
+
+    /// Scheme, host and port: what decides whether credentials meant for one server may go to another.
+    public var origin: String { "\(scheme?.lowercased() ?? "")://\(host?.lowercased() ?? "")\(port.map { ":\($0)" } ?? "")" }
 }

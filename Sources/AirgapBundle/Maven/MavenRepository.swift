@@ -20,6 +20,7 @@ public enum MavenError: Error, CustomStringConvertible {
     case notAJar(MavenCoordinate, URL)
     case unauthorized(MavenCoordinate, URL, source: String?)
     case lockMismatch(MavenCoordinate, locked: String, actual: String)
+    case unexpectedStatus(MavenCoordinate, URL, status: Int, detail: String)
 
     public var description: String {
         switch self {
@@ -38,25 +39,26 @@ public enum MavenError: Error, CustomStringConvertible {
                 ?? "; set AIRGAP_MAVEN_USERNAME/AIRGAP_MAVEN_PASSWORD or add the host to ~/.netrc")
         case .lockMismatch(let coordinate, let locked, let actual):
             return "\(coordinate): the repository now serves \(actual), the lock pins \(locked); run `airgap lock` to accept"
+        case .unexpectedStatus(let coordinate, let url, let status, let detail):
+            return "\(coordinate): \(url.redactedString) answered HTTP \(status)\(detail.isEmpty ? "" : " (\(detail))"); check the repository (jars.repository / --maven-repo)"
         }
     }
 }
 
-/// A Maven 2 repository (Maven Central, or a Nexus/Artifactory mirror of it).
+/// A Maven 2 repository (Maven Central, or a Nexus/Artifactory mirror of it), reached through
+/// the same transport layers as registries (`TransportStack.repository`).
 public struct MavenRepository: Sendable {
     public var baseURL: URL
+    let stack: TransportStack
     let transport: HTTPTransport
-    let retry: RetryPolicy
-    let credentials: MavenCredentials?
-    let onRetry: @Sendable (String) -> Void
+    let credential: RepositoryCredential?
 
-    public init(baseURL: URL, transport: HTTPTransport, retry: RetryPolicy = RetryPolicy(),
-                credentials: MavenCredentials? = nil, onRetry: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// The credential is looked up here, once, from the credential sources (never from the URL).
+    public init(baseURL: URL, stack: TransportStack, credential: RepositoryCredential?? = nil) {
         self.baseURL = baseURL
-        self.transport = transport
-        self.retry = retry
-        self.credentials = credentials ?? MavenCredentials.find(host: baseURL.host ?? "")
-        self.onRetry = onRetry
+        self.stack = stack
+        self.credential = credential ?? RepositoryCredential.find(.maven, host: baseURL.host ?? "")
+        self.transport = stack.repository(origin: baseURL, credential: self.credential)
     }
 
     public func url(for coordinate: MavenCoordinate) -> URL {
@@ -79,15 +81,16 @@ public struct MavenRepository: Sendable {
         }
         if published == nil, !allowUnverified {
             // No checksum may mean no artifact at all: say which.
-            let head = try retry.run({ _ in try send(HTTPRequest(method: "HEAD", url: url), onHead: { _ in }, into: { _ in }) }, onRetry: notice(url))
+            let head = try transport.send(HTTPRequest(method: "HEAD", url: url)) { _ in }
             if !head.isSuccess { throw failure(coordinate, url: url, head) }
             throw MavenError.noChecksum(coordinate, url)
         }
 
         let ingest = try BlobIngest(store: store, alsoComputing: published?.algorithm)
-        try ResumableDownload(url: url, expectedSize: nil, retry: retry, onRetry: notice(url)).run(
+        try ResumableDownload(url: url, expectedSize: nil, maximumSize: TransferLimits.jarLimit, what: "JAR",
+                              retry: stack.retry, limits: stack.limits, onRetry: stack.retryNotice(url)).run(
             into: ingest, progress: progress,
-            send: { request, onHead, sink in try send(request, onHead: onHead, into: sink) },
+            send: { request, onHead, sink in try transport.send(request, onHead: onHead, into: sink) },
             failure: { response in failure(coordinate, url: url, response) })
         if let published, let computed = ingest.checksum?.finalizeHex(), computed != published.value {
             throw MavenError.checksumMismatch(coordinate, url, algorithm: published.algorithm.rawValue, published: published.value, actual: computed)
@@ -105,12 +108,7 @@ public struct MavenRepository: Sendable {
     /// or nil when the repository has no such file.
     private func fetchChecksum(_ coordinate: MavenCoordinate, url: URL, algorithm: ChecksumHasher.Algorithm) throws -> String? {
         let checksumURL = URL(string: url.absoluteString + "." + algorithm.rawValue)!
-        let (response, body) = try retry.run({ _ -> (HTTPResponse, Data) in
-            let body = BodyCollector(url: checksumURL, limit: 64 * 1024)
-            let response = try send(HTTPRequest(url: checksumURL), onHead: { _ in }, into: body.append)
-            try response.throwIfRetryable(checksumURL)
-            return (response, body.data)
-        }, onRetry: notice(checksumURL))
+        let (response, body) = try transport.collect(HTTPRequest(url: checksumURL), limit: TransferLimits.checksumLimit, what: "checksum file")
         if response.status == 404 { return nil }
         guard response.isSuccess else { throw failure(coordinate, url: checksumURL, response) }
         let token = String(decoding: body, as: UTF8.self).split(whereSeparator: { $0.isWhitespace }).first.map { $0.lowercased() } ?? ""
@@ -120,23 +118,11 @@ public struct MavenRepository: Sendable {
         return token
     }
 
-    private func send(_ request: HTTPRequest, onHead: HeadHandler, into sink: BodySink) throws -> HTTPResponse {
-        var authorized = request
-        authorized.setHeader("Authorization", credentials?.authorization)
-        return try RedirectFollower(transport: transport).send(authorized, onHead: onHead, into: sink)
-    }
-
     private func failure(_ coordinate: MavenCoordinate, url: URL, _ response: HTTPResponse) -> Error {
         switch response.status {
         case 404: return MavenError.notFound(coordinate, url)
-        case 401, 403: return MavenError.unauthorized(coordinate, url, source: credentials?.source)
-        default:
-            return RegistryError.unexpectedStatus(url: url, status: response.status, detail: "",
-                                                  retryAfter: response.header("retry-after").flatMap(Double.init))
+        case 401, 403: return MavenError.unauthorized(coordinate, url, source: credential?.source)
+        default: return MavenError.unexpectedStatus(coordinate, url, status: response.status, detail: ErrorBody.detail(response.errorBody))
         }
-    }
-
-    private func notice(_ url: URL) -> (Error, Double) -> Void {
-        { [onRetry] error, delay in onRetry("retrying \(url.redactedString) in \(String(format: "%.1f", delay))s: \(error)") }
     }
 }

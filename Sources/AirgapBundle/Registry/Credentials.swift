@@ -30,10 +30,13 @@ public struct RegistryCredential: Sendable, CustomStringConvertible {
 /// `~/.config/containers/auth.json`, `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`.
 /// In each file: `auths` (the most specific `host/namespace` key wins), then `credHelpers`
 /// for the host, then the default `credsStore`.
+/// Each auth file is read once per run and each credential helper run once per registry:
+/// copies of a store share what was found.
 public struct CredentialStore: Sendable {
     public var files: [String]
     /// Credentials given on the command line, by registry; they win over every file.
     public var explicit: [String: RegistryCredential]
+    private let cache = CredentialCache()
 
     public init(files: [String], explicit: [String: RegistryCredential] = [:]) {
         self.files = files
@@ -56,16 +59,43 @@ public struct CredentialStore: Sendable {
     public func credential(registry: String, repository: String) throws -> RegistryCredential? {
         if let credential = explicit[registry] { return credential }
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
-            let config: AuthConfigFile
-            do { config = try JSONDecoder().decode(AuthConfigFile.self, from: data) } catch {
-                throw CredentialError.unreadableFile(file, detail: "\(error)")
-            }
-            if let credential = try config.credential(registry: registry, repository: repository, file: file) {
+            guard let config = try cache.file(file) else { continue }
+            if let credential = try config.credential(registry: registry, repository: repository, file: file, helpers: cache) {
                 return credential
             }
         }
         return nil
+    }
+}
+
+/// What the auth files held and what the helpers answered, kept for the run.
+final class CredentialCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [String: AuthConfigFile?] = [:]
+    private var helpers: [String: RegistryCredential?] = [:]
+
+    func file(_ path: String) throws -> AuthConfigFile? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = files[path] { return known }
+        var config: AuthConfigFile?
+        if let data = FileManager.default.contents(atPath: path) {
+            do { config = try JSONDecoder().decode(AuthConfigFile.self, from: data) } catch {
+                throw CredentialError.unreadableFile(path, detail: "\(error)")
+            }
+        }
+        files[path] = .some(config)
+        return config
+    }
+
+    func helper(_ name: String, registry: String) throws -> RegistryCredential? {
+        let key = "\(name) \(registry)"
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = helpers[key] { return known }
+        let credential = try CredentialHelper(name: name).get(registry: registry)
+        helpers[key] = .some(credential)
+        return credential
     }
 }
 
@@ -97,7 +127,7 @@ struct AuthConfigFile: Decodable {
     var credHelpers: [String: String]?
     var credsStore: String?
 
-    func credential(registry: String, repository: String, file: String) throws -> RegistryCredential? {
+    func credential(registry: String, repository: String, file: String, helpers: CredentialCache) throws -> RegistryCredential? {
         let normalized = Dictionary((auths ?? [:]).map { (Self.normalize($0.key), ($0.key, $0.value)) }, uniquingKeysWith: { first, _ in first })
         // Most specific first: host/ns/repo, host/ns, host.
         let components = repository.split(separator: "/").map(String.init)
@@ -119,7 +149,7 @@ struct AuthConfigFile: Decodable {
         }
         let helperKey = credHelpers?.keys.first { Self.normalize($0) == registry }
         if let helper = helperKey.flatMap({ credHelpers?[$0] }) ?? credsStore, !helper.isEmpty {
-            return try CredentialHelper(name: helper).get(registry: registry)
+            return try helpers.helper(helper, registry: registry)
         }
         return nil
     }

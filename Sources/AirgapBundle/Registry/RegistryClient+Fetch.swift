@@ -14,26 +14,24 @@ public struct FetchedManifest: Sendable {
 }
 
 extension RegistryClient {
-    /// Manifests are small; a registry sending more than this is not sending a manifest.
-    static let manifestLimit = 4 << 20
-
     /// Fetches a manifest by tag or digest, accepting OCI and Docker forms. The digest is computed
     /// over the bytes received and must equal the digest asked for and any `Docker-Content-Digest`.
+    /// A manifest asked for by digest is fetched once per run, however many indexes name it.
     public func manifest(repository: String, reference: String, displayName: String) throws -> FetchedManifest {
+        let asked = try? Digest(parsing: reference)
+        if let asked, let known = fetched.value(for: "\(repository)@\(asked)") { return known }
         let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
         let request = HTTPRequest(url: url, headers: [("Accept", MediaType.manifestAccept.joined(separator: ", "))])
-        let (response, data) = try retry.run({ _ in
-            let body = BodyCollector(url: url, limit: Self.manifestLimit)
-            let response = try send(request, repository: repository, into: body.append)
-            return (response, body.data)
-        }, onRetry: retryNotice(url))
+        let body = BodyCollector(url: url, limit: TransferLimits.manifestLimit, what: "manifest")
+        let response = try send(request, repository: repository, onHead: body.reset, into: body.append)
+        let data = body.data
         if response.status == 404 { throw RegistryError.manifestUnknown(reference: displayName) }
         guard response.isSuccess else {
             throw RegistryError.unexpectedStatus(url: url, status: response.status,
                                                  detail: RegistryError.detail(fromBody: response.errorBody), retryAfter: nil)
         }
         let digest = Digest.sha256(of: data)
-        if let asked = try? Digest(parsing: reference), asked != digest {
+        if let asked, asked != digest {
             throw RegistryError.digestMismatch(what: displayName, expected: asked.description, actual: digest.description)
         }
         if let claimed = response.header("docker-content-digest").flatMap({ try? Digest(parsing: $0) }),
@@ -48,7 +46,9 @@ extension RegistryClient {
         case .index(let index): mediaType = index.mediaType ?? contentType.flatMap { MediaType.isIndex($0) ? $0 : nil } ?? MediaType.ociIndex
         case .manifest(let manifest): mediaType = manifest.mediaType ?? contentType.flatMap { MediaType.isManifest($0) ? $0 : nil } ?? MediaType.ociManifest
         }
-        return FetchedManifest(data: data, mediaType: mediaType, digest: digest)
+        let manifest = FetchedManifest(data: data, mediaType: mediaType, digest: digest)
+        fetched.set(manifest, for: "\(repository)@\(digest)")
+        return manifest
     }
 
     /// Downloads a blob into `store`, hashing as it streams and resuming an interrupted transfer
@@ -59,7 +59,8 @@ extension RegistryClient {
     ) throws {
         let url = endpoint.url("/v2/\(repository)/blobs/\(descriptor.digest)")
         let ingest = try BlobIngest(store: store)
-        let download = ResumableDownload(url: url, expectedSize: descriptor.size, retry: retry, onRetry: retryNotice(url))
+        let download = ResumableDownload(url: url, expectedSize: descriptor.size, maximumSize: .max, what: "blob",
+                                         retry: retry, limits: stack.limits, onRetry: retryNotice(url))
         try download.run(into: ingest, progress: progress, send: { request, onHead, sink in
             try send(request, repository: repository, onHead: onHead, into: sink)
         }, failure: { [endpoint] response in

@@ -36,9 +36,7 @@ extension RegistryClient {
     /// Whether the repository already has the blob (HEAD, no write).
     public func blobExists(repository: String, digest: Digest) throws -> Bool {
         let url = endpoint.url("/v2/\(repository)/blobs/\(digest)")
-        let response = try retry.run({ _ in
-            try send(HTTPRequest(method: "HEAD", url: url), repository: repository, actions: "pull,push")
-        }, onRetry: retryNotice(url))
+        let response = try send(HTTPRequest(method: "HEAD", url: url), repository: repository, actions: "pull,push")
         return response.isSuccess
     }
 
@@ -46,7 +44,7 @@ extension RegistryClient {
     public func manifestDigest(repository: String, reference: String, mediaType: String) throws -> Digest? {
         let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
         let request = HTTPRequest(method: "HEAD", url: url, headers: [("Accept", ([mediaType] + MediaType.manifestAccept).joined(separator: ", "))])
-        let response = try retry.run({ _ in try send(request, repository: repository, actions: "pull,push") }, onRetry: retryNotice(url))
+        let response = try send(request, repository: repository, actions: "pull,push")
         guard response.isSuccess else { return nil }
         return response.header("docker-content-digest").flatMap { try? Digest(parsing: $0) }
     }
@@ -74,11 +72,9 @@ extension RegistryClient {
             components.queryItems = [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)]
             start = components.url!
         }
-        let opened = try retry.run({ _ in
-            try send(HTTPRequest(method: "POST", url: start), repository: repository, actions: "pull,push", alsoPulling: mountFrom)
-        }, onRetry: retryNotice(start))
+        let opened = try send(HTTPRequest(method: "POST", url: start), repository: repository, actions: "pull,push", alsoPulling: mountFrom)
         if opened.status == 201, mountFrom != nil { return .mounted }
-        guard opened.status == 202, var location = location(of: opened, relativeTo: start) else {
+        guard opened.status == 202, var location = try location(of: opened, relativeTo: start) else {
             throw unexpected(opened, start)
         }
 
@@ -135,9 +131,7 @@ extension RegistryClient {
             }
         }
         let close = appendingDigest(location, digest)
-        let closed = try retry.run({ _ in
-            try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
-        }, onRetry: retryNotice(close))
+        let closed = try send(HTTPRequest(method: "PUT", url: close), repository: repository, actions: "pull,push")
         sessions?.remove(registry: endpoint.name, repository: repository, digest: digest)
         guard closed.status == 201 else { throw unexpected(closed, close) }
         return sent
@@ -146,18 +140,19 @@ extension RegistryClient {
     /// Where a recorded session stands: GET on the upload URL answers 204 with the bytes held in
     /// `Range` and the current upload URL in `Location`. Anything else: the session is gone.
     private func sessionStatus(_ saved: UploadSessionStore.Record, repository: String) throws -> (URL, Int64)? {
-        guard let url = URL(string: saved.location, relativeTo: endpoint.url("/"))?.absoluteURL else { return nil }
+        // A recorded Location obeys the same rule as a fresh one.
+        guard let url = try? RedirectRule.next(from: endpoint.url("/"), location: saved.location) else { return nil }
         let status = try send(HTTPRequest(method: "GET", url: url), repository: repository, actions: "pull,push")
         guard status.status == 204, let range = status.header("range"),
               let end = range.split(separator: "-").last.flatMap({ Int64($0) }) else { return nil }
-        return (location(of: status, relativeTo: url) ?? url, end + 1)
+        return (try location(of: status, relativeTo: url) ?? url, end + 1)
     }
 
     /// A new upload session (POST), returning where to send the blob.
     private func openSession(repository: String) throws -> URL {
         let url = endpoint.url("/v2/\(repository)/blobs/uploads/")
         let opened = try send(HTTPRequest(method: "POST", url: url), repository: repository, actions: "pull,push")
-        guard opened.status == 202, let location = location(of: opened, relativeTo: url) else { throw unexpected(opened, url) }
+        guard opened.status == 202, let location = try location(of: opened, relativeTo: url) else { throw unexpected(opened, url) }
         return location
     }
 
@@ -183,7 +178,7 @@ extension RegistryClient {
                     guard status.status == 204, let range = status.header("range"),
                           let end = range.split(separator: "-").last.flatMap({ Int64($0) }) else { throw sessionLost }
                     from = end + 1
-                    location = self.location(of: status, relativeTo: location) ?? location
+                    location = try self.location(of: status, relativeTo: location) ?? location
                 }
                 let count = chunkStart + length - from
                 guard count > 0 else { return HTTPResponse(status: 202, headers: ["location": [location.absoluteString]]) }
@@ -192,7 +187,7 @@ extension RegistryClient {
                     body: .file(source.file, offset: source.offset + from, length: count))
                 return try send(request, repository: repository, actions: "pull,push")
             }, onRetry: retryNotice(location))
-            guard response.status == 202, let next = self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
+            guard response.status == 202, let next = try self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
             location = next
             sent += length
             offset += length
@@ -210,7 +205,7 @@ extension RegistryClient {
     public func putManifest(_ data: Data, mediaType: String, repository: String, reference: String) throws {
         let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
         let request = HTTPRequest(method: "PUT", url: url, headers: [("Content-Type", mediaType)], body: .data(data))
-        let response = try retry.run({ _ in try send(request, repository: repository, actions: "pull,push") }, onRetry: retryNotice(url))
+        let response = try send(request, repository: repository, actions: "pull,push")
         guard response.status == 201 || response.status == 200 else { throw unexpected(response, url) }
         let digest = Digest.sha256(of: data)
         if let stored = response.header("docker-content-digest").flatMap({ try? Digest(parsing: $0) }), stored != digest {
@@ -218,8 +213,11 @@ extension RegistryClient {
         }
     }
 
-    private func location(of response: HTTPResponse, relativeTo base: URL) -> URL? {
-        response.header("location").flatMap { URL(string: $0, relativeTo: base)?.absoluteURL }
+    /// Where the registry says the upload continues, under the same rule as a redirect: never
+    /// from HTTPS to HTTP, and (by the auth layer) no credentials to another origin.
+    private func location(of response: HTTPResponse, relativeTo base: URL) throws -> URL? {
+        guard let location = response.header("location") else { return nil }
+        return try RedirectRule.next(from: base, location: location)
     }
 
     private func appendingDigest(_ url: URL, _ digest: Digest) -> URL {

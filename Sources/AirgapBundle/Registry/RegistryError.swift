@@ -10,8 +10,9 @@ public enum RegistryError: Error, CustomStringConvertible {
     case unexpectedStatus(url: URL, status: Int, detail: String, retryAfter: Double?)
     case notARegistry(url: URL, status: Int)
     case digestMismatch(what: String, expected: String, actual: String)
-    case insecureRedirect(from: URL, to: String)
     case badTokenResponse(realm: String, detail: String)
+    case insecureRealm(registry: String, realm: String)
+    case credentialsWithheld(registry: String, realm: String)
 
     public var description: String {
         switch self {
@@ -31,23 +32,15 @@ public enum RegistryError: Error, CustomStringConvertible {
             return "\(url.redactedString): HTTP \(status) to GET /v2/; this is not an OCI registry endpoint"
         case .digestMismatch(let what, let expected, let actual):
             return "\(what): the registry sent content hashing to \(actual), expected \(expected); refusing it"
-        case .insecureRedirect(let from, let location):
-            return "\(from.redactedString): redirected to \(location), which drops from HTTPS to HTTP; refusing"
         case .badTokenResponse(let realm, let detail):
             return "\(realm): the token service's answer has no usable token (\(detail))"
+        case .insecureRealm(let registry, let realm):
+            return "\(registry): the registry sends us for a token to \(realm), plain HTTP, although it speaks HTTPS; refusing to authenticate there (a plain-HTTP realm is accepted only for a registry named with --insecure-registry/--plain-http)"
+        case .credentialsWithheld(let registry, let realm):
+            return "\(registry): the token service \(realm) is plain HTTP on another host, so the credentials were not sent there and it refused us; serve the realm over HTTPS"
         }
     }
 
     /// The `errors[].code`/`message` of a distribution-spec error body, for messages.
-    static func detail(fromBody body: Data) -> String {
-        struct Envelope: Decodable {
-            struct Entry: Decodable { var code: String?; var message: String? }
-            var errors: [Entry]?
-        }
-        if let envelope = try? JSONDecoder().decode(Envelope.self, from: body), let errors = envelope.errors, !errors.isEmpty {
-            return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
-        }
-        let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.contains("<") ? "" : text
-    }
+    static func detail(fromBody body: Data) -> String { ErrorBody.detail(body) }
 }

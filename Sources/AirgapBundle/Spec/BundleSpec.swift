@@ -54,7 +54,7 @@ public enum ChartSource: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .directory(let path, _): return "path:\(path)"
-        case .repository(let url, let name, let version): return "repo:\(url.absoluteString)#\(name)@\(version)"
+        case .repository(let url, let name, let version): return "repo:\(url.withoutUserInfo.absoluteString)#\(name)@\(version)"
         case .oci(_, let url): return "oci:\(url)"
         }
     }
@@ -123,10 +123,7 @@ public struct BundleSpec: Sendable {
     /// key, a bad reference) is reported with its key path, and unknown keys are refused
     /// instead of silently ignored.
     public static func parse(_ yaml: String, path: String) throws -> BundleSpec {
-        let root: Any?
-        do { root = try Yams.load(yaml: yaml) } catch {
-            throw SpecError.unreadable(path: path, detail: "not valid YAML (\(error))")
-        }
+        let root = try YAMLInput.load(yaml, source: path)
         guard let top = root as? [String: Any] else {
             throw SpecError.unreadable(path: path, detail: "expected a mapping with \"images:\" at the top")
         }
@@ -166,12 +163,19 @@ public struct BundleSpec: Sendable {
                 guard let text = value as? String, let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                     throw fail("mirrors.\(registry)", "expected an http:// or https:// URL")
                 }
+                if url.hasUserInfo { throw fail("mirrors.\(registry)", userInfoFix(url, credentials: "in an auth file (`podman login`, --authfile)")) }
                 mirrors[registry] = url
             }
         }
         let jars = try top["jars"].map { try parseJars($0, fail: fail) }
         let charts = try top["charts"].map { try parseCharts($0, directory: directory, fail: fail) } ?? []
         return BundleSpec(images: images, mirrors: mirrors, jars: jars, charts: charts)
+    }
+
+    /// A password in a URL would end up in the lock, the bundle and every log: refused, with
+    /// where the credential belongs instead. The message names the URL without its user info.
+    public static func userInfoFix(_ url: URL, credentials: String) -> String {
+        "\(url.withoutUserInfo.absoluteString) is written with a user name or password; remove them from the URL and put the credentials \(credentials) (airgap never records them)"
     }
 
     private static func parseJars(_ value: Any, fail: (String, String) -> SpecError) throws -> JarSpec {
@@ -183,6 +187,9 @@ public struct BundleSpec: Sendable {
         if let text = map["repository"] {
             guard let text = text as? String, let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw fail("jars.repository", "expected an http:// or https:// URL of a Maven 2 repository")
+            }
+            if url.hasUserInfo {
+                throw fail("jars.repository", userInfoFix(url, credentials: "in AIRGAP_MAVEN_USERNAME/AIRGAP_MAVEN_PASSWORD or ~/.netrc"))
             }
             repository = url
         }
@@ -214,6 +221,9 @@ public struct BundleSpec: Sendable {
             case ["repo", "name", "version"]:
                 guard let url = URL(string: map["repo"]!), url.scheme == "http" || url.scheme == "https" else {
                     throw fail("\(key).repo", "expected the http(s) URL of a Helm repository")
+                }
+                if url.hasUserInfo {
+                    throw fail("\(key).repo", userInfoFix(url, credentials: "in AIRGAP_HELM_USERNAME/AIRGAP_HELM_PASSWORD or ~/.netrc"))
                 }
                 source = .repository(url: url, name: map["name"]!, version: map["version"]!)
             case ["oci", "version"]:

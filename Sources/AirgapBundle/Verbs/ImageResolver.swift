@@ -86,15 +86,18 @@ public struct ImageResolver: Sendable {
             return child
         }
 
-        /// Carries an index whole: every child, nested indexes included.
-        func addWholeIndex(_ index: ImageIndex) throws {
-            for child in index.manifests {
+        /// Carries an index whole: every child, nested indexes included, each visited once
+        /// however many indexes name it (a DAG costs its size, not its paths).
+        var visited = Set<Digest>()
+        func addWholeIndex(_ index: ImageIndex, depth: Int) throws {
+            for child in index.manifests where visited.insert(child.digest).inserted {
+                try ImageIndex.checkNesting(depth + 1, at: child.digest)
                 switch try fetchChild(child).document() {
                 case .manifest(let manifest):
                     try addBlobs(of: manifest)
                     platformManifests.append(child)
                 case .index(let nested):
-                    try addWholeIndex(nested)
+                    try addWholeIndex(nested, depth: depth + 1)
                 }
             }
         }
@@ -112,7 +115,7 @@ public struct ImageResolver: Sendable {
         case .index(let index):
             switch spec.platforms {
             case .all:
-                try addWholeIndex(index)
+                try addWholeIndex(index, depth: 1)
                 bundled = top.descriptor
             case .some(let wanted):
                 let candidates = index.manifests.filter(Self.isRunnable)

@@ -32,10 +32,10 @@ public struct ResolvedBundle: Sendable {
                             size: image.totalSize)
             },
             jars: unresolvedJars.map { coordinate, url, reason in
-                LockedJar(coordinates: coordinate, url: url.absoluteString, sha256: nil, size: nil, upstreamChecksum: nil,
+                LockedJar(coordinates: coordinate, url: url.withoutUserInfo.absoluteString, sha256: nil, size: nil, upstreamChecksum: nil,
                           verified: false, bundled: nil, unresolved: reason)
             } + jars.map { jar in
-                LockedJar(coordinates: jar.coordinate, url: jar.url.absoluteString, sha256: jar.digest, size: jar.size,
+                LockedJar(coordinates: jar.coordinate, url: jar.url.withoutUserInfo.absoluteString, sha256: jar.digest, size: jar.size,
                           upstreamChecksum: jar.upstreamChecksum, verified: jar.upstreamChecksum != nil,
                           bundled: Pin(ArtifactManifests.jar(jar).descriptor))
             },
@@ -55,8 +55,6 @@ public struct ResolvedBundle: Sendable {
 public struct BundleResolver: Sendable {
     public var pool: RegistryPool
     public var cache: BlobStore
-    public var transport: HTTPTransport
-    public var retry: RetryPolicy
     /// Overrides the spec's `jars.repository` (`--maven-repo`).
     public var mavenRepository: URL?
     public var allowUnverified: Bool
@@ -65,12 +63,10 @@ public struct BundleResolver: Sendable {
     public var allowUnresolved: Bool = false
     public var log: @Sendable (String) -> Void
 
-    public init(pool: RegistryPool, cache: BlobStore, transport: HTTPTransport, retry: RetryPolicy = RetryPolicy(),
-                mavenRepository: URL? = nil, allowUnverified: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(pool: RegistryPool, cache: BlobStore, mavenRepository: URL? = nil, allowUnverified: Bool = false,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.pool = pool
         self.cache = cache
-        self.transport = transport
-        self.retry = retry
         self.mavenRepository = mavenRepository
         self.allowUnverified = allowUnverified
         self.log = log
@@ -96,7 +92,7 @@ public struct BundleResolver: Sendable {
         }
 
         if let jarSpec = spec.jars {
-            let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, transport: transport, retry: retry, onRetry: log)
+            let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, stack: pool.stack)
             let locked = Dictionary((lock?.jars ?? []).map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
             for coordinate in jarSpec.artifacts {
                 if let pinned = locked[coordinate], let digest = pinned.sha256, let size = pinned.size,
@@ -112,7 +108,7 @@ public struct BundleResolver: Sendable {
             }
         }
 
-        let chartResolver = ChartResolver(pool: pool, transport: transport, cache: cache, retry: retry, allowUnverified: allowUnverified)
+        let chartResolver = ChartResolver(pool: pool, cache: cache, allowUnverified: allowUnverified)
         for source in spec.charts {
             if let chart = try await attempt({ try chartResolver.resolve(source) }, unresolved: { bundle.unresolvedCharts.append((source, $0)) }) {
                 bundle.charts.append(chart)

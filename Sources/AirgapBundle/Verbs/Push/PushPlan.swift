@@ -36,7 +36,9 @@ struct PushPlan {
                 target: "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)",
                 digest: item.descriptor.digest.description))
             var seen = Set<Digest>()
-            func visit(_ descriptor: Descriptor, tag: String?) throws {
+            // The bundle reader already refused nesting past the limit; the plan walks the same
+            // graph and holds to the same limit.
+            func visit(_ descriptor: Descriptor, tag: String?, depth: Int) throws {
                 guard seen.insert(descriptor.digest).inserted else { return }
                 guard MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType) else {
                     var repositories = blobRepositories[descriptor.digest]?.1 ?? []
@@ -45,15 +47,16 @@ struct PushPlan {
                     return
                 }
                 guard let data = bundle.documents[descriptor.digest] else { throw LayoutError.missingBlob(descriptor.digest.description) }
+                try ImageIndex.checkNesting(depth, at: descriptor.digest)
                 switch try ManifestDocument(decoding: data, mediaType: descriptor.mediaType) {
-                case .index(let index): for child in index.manifests { try visit(child, tag: nil) }
-                case .manifest(let manifest): for blob in manifest.blobs { try visit(blob, tag: nil) }
+                case .index(let index): for child in index.manifests { try visit(child, tag: nil, depth: depth + 1) }
+                case .manifest(let manifest): for blob in manifest.blobs { try visit(blob, tag: nil, depth: depth + 1) }
                 }
                 var exact = descriptor
                 exact.size = Int64(data.count)
                 manifests.append(ManifestTask(repository: repository, descriptor: exact, data: data, tag: tag))
             }
-            try visit(item.descriptor, tag: reference.tag)
+            try visit(item.descriptor, tag: reference.tag, depth: 1)
         }
         self.blobs = blobRepositories.values.map { BlobTask(descriptor: $0.0, repositories: $0.1) }.sorted { $0.descriptor.digest < $1.descriptor.digest }
         self.manifests = manifests

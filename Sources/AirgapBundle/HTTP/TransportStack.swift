@@ -1,0 +1,55 @@
+import Foundation
+
+/// The transport layers, assembled here and nowhere else. From the top:
+///
+///     redirect  →  auth  →  retry  →  libcurl (deadline, low-speed limit, error-body cap)
+///
+/// - `RedirectTransport` follows 3xx hops under `RedirectRule` (no HTTPS→HTTP, credentials
+///   only to their own origin); upload `Location`s go through the same rule.
+/// - the auth layer is `RegistryAuthTransport` for a registry (ping, challenges, tokens per
+///   scope, one credential lookup) or `OriginCredentialTransport` for a Maven or Helm
+///   repository (one fixed credential, its own origin only); token services get none.
+/// - `RetryTransport` decides nothing itself: `RetryPolicy` says what is worth another try.
+/// - `CurlTransport` enforces `TransferLimits`; bodies kept in memory are capped by
+///   `BodyCollector`, downloads by `ResumableDownload`.
+public struct TransportStack: Sendable {
+    public let bottom: HTTPTransport
+    public let limits: TransferLimits
+    public let retry: RetryPolicy
+    public let onRetry: @Sendable (String) -> Void
+
+    public init(trust: TLSTrust = TLSTrust(), limits: TransferLimits = TransferLimits(), retry: RetryPolicy = RetryPolicy(),
+                onRetry: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.init(bottom: CurlTransport(trust: trust, limits: limits), limits: limits, retry: retry, onRetry: onRetry)
+    }
+
+    /// Over another bottom transport (a test's).
+    public init(bottom: HTTPTransport, limits: TransferLimits = TransferLimits(), retry: RetryPolicy = RetryPolicy(),
+                onRetry: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.bottom = bottom
+        self.limits = limits
+        self.retry = retry
+        self.onRetry = onRetry
+    }
+
+    var retrying: HTTPTransport { RetryTransport(inner: bottom, policy: retry, limits: limits, onRetry: onRetry) }
+
+    /// For servers that get no credentials at all (token services get theirs per request from
+    /// the registry's auth layer, and lose them on a hop to another origin).
+    var anonymous: HTTPTransport { RedirectTransport(inner: retrying) }
+
+    /// A Maven or Helm repository at `origin`, with its credential (if any).
+    func repository(origin: URL, credential: RepositoryCredential?) -> HTTPTransport {
+        RedirectTransport(inner: OriginCredentialTransport(inner: retrying, origin: origin.origin, authorization: credential?.authorization))
+    }
+
+    /// A registry endpoint, with the credentials found for it.
+    func registry(_ endpoint: RegistryEndpoint, credentials: CredentialStore) -> HTTPTransport {
+        RedirectTransport(inner: RegistryAuthTransport(endpoint: endpoint, credentials: credentials, inner: retrying, tokenTransport: anonymous))
+    }
+
+    /// A notice for the operator's log when a caller-run retry loop tries again.
+    func retryNotice(_ url: URL) -> (Error, Double) -> Void {
+        { [onRetry] error, delay in onRetry("retrying \(url.redactedString) in \(String(format: "%.1f", delay))s: \(error)") }
+    }
+}
