@@ -35,7 +35,8 @@ ln -sf "$archive" "$static_cxx/libstdc++.a"
 link_flags=(-Xlinker -L"$static_cxx")
 
 echo "release: building (swift build -c release --static-swift-stdlib, scratch $scratch)" >&2
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product airgap "${link_flags[@]}"
+# Build output goes to stderr: stdout is the path of the binary, for scripts/test.sh.
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product airgap "${link_flags[@]}" >&2
 built="$scratch/release/airgap"
 
 # The stamp: version and commit, written into the section Sources/CProcess/build_info.c reserves

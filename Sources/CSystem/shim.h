@@ -3,7 +3,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 
 // Linux-only calls that Swift's Glibc module does not import.
 static inline int airgap_start_writeback(int fd, long long offset, long long count) {
@@ -17,5 +19,18 @@ static inline int airgap_start_writeback(int fd, long long offset, long long cou
 
 static inline int airgap_advise_sequential(int fd) {
     return posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+// Swaps two paths in one step (renameat2 RENAME_EXCHANGE, Linux 3.15+): a directory is replaced
+// with no moment at which neither the old nor the new one is there. -1 with errno EINVAL or
+// ENOSYS where the file system or kernel cannot.
+static inline int airgap_exchange_paths(const char *first, const char *second) {
+#ifdef RENAME_EXCHANGE
+    return renameat2(AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE);
+#else
+    (void)first; (void)second;
+    errno = ENOSYS;
+    return -1;
+#endif
 }
 #endif

@@ -68,6 +68,74 @@ public enum ArchiveProbe {
     }
 }
 
+/// One entry of a tar as libarchive reads it: the name as stored and what kind of file it is.
+public struct ArchiveEntry: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case file
+        case directory
+        /// A link, device, fifo or socket: `describing` says which.
+        case other(String)
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var size: Int64
+    /// Permission bits as stored.
+    public var permissions: UInt32
+}
+
+extension ArchiveProbe {
+    /// Reads every entry of a (gzip- or zstd-compressed, or plain) tar stored at
+    /// `offset..<offset+length` of `file`, in order. `body` gets each entry and a function that
+    /// streams its data (for files; call it at most once); data not read is skipped.
+    public static func forEachEntry(
+        inRegionAt offset: Int64, length: Int64, of file: FileDescriptor,
+        _ body: (ArchiveEntry, (_ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void
+    ) throws {
+        guard let handle = archive_read_new() else { throw LayoutError.archive(path: file.path, message: "libarchive: out of memory") }
+        defer { archive_read_free(handle) }
+        archive_read_support_format_tar(handle)
+        archive_read_support_filter_gzip(handle)
+        archive_read_support_filter_zstd(handle)
+        let region = RegionReader(file: file, start: offset, end: offset + length)
+        func failure(_ what: String) -> LayoutError {
+            .archive(path: file.path, message: "archive at \(offset): \(what): \(archive_error_string(handle).map { String(cString: $0) } ?? "unreadable")")
+        }
+        guard archive_read_open2(handle, Unmanaged.passUnretained(region).toOpaque(), nil, regionRead, nil, nil) == ARCHIVE_OK else {
+            throw failure("not a tar")
+        }
+        defer { archive_read_close(handle) }
+        var entry: OpaquePointer?
+        while true {
+            let status = archive_read_next_header(handle, &entry)
+            if status == ARCHIVE_EOF { return }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else { throw failure("bad entry header") }
+            let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+            let type = UInt32(archive_entry_filetype(entry))
+            let kind: ArchiveEntry.Kind
+            switch type {
+            case _ where archive_entry_hardlink(entry) != nil: kind = .other("hard link")
+            case airgap_AE_IFREG: kind = .file
+            case airgap_AE_IFDIR: kind = .directory
+            case airgap_AE_IFLNK: kind = .other("symbolic link")
+            default: kind = .other("special file")
+            }
+            let described = ArchiveEntry(name: name, kind: kind, size: Int64(archive_entry_size(entry)),
+                                         permissions: UInt32(archive_entry_perm(entry)))
+            try body(described) { chunk in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+                defer { buffer.deallocate() }
+                while true {
+                    let count = archive_read_data(handle, buffer.baseAddress, buffer.count)
+                    if count == 0 { return }
+                    guard count > 0 else { throw failure("\(name) cut short") }
+                    try chunk(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                }
+            }
+        }
+    }
+}
+
 /// A window of a file handed to libarchive block by block.
 private final class RegionReader {
     let file: FileDescriptor

@@ -11,7 +11,7 @@ struct Airgap: AsyncParsableCommand {
         abstract: "Carry a Flink CDC deployment into an air-gapped cluster as one verified OCI-layout tarball.",
         discussion: "Exit codes: 0 success, 1 failure (bad bundle, registry or spec error), 2 usage error.",
         version: BuildInfo.versionLine,
-        subcommands: [Lock.self, Pack.self, Verify.self, Inspect.self, Push.self, Audit.self]
+        subcommands: [Lock.self, Pack.self, Verify.self, Inspect.self, Push.self, Extract.self, Audit.self]
     )
 
     static func main() async {

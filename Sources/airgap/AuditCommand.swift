@@ -9,8 +9,8 @@ struct Audit: AsyncParsableCommand {
 
     enum Threshold: String, ExpressibleByArgument, CaseIterable { case error, warning }
 
-    @Option(help: ArgumentHelp("The lockfile.", valueName: "PATH"))
-    var lock = "bundle.lock"
+    @Option(help: ArgumentHelp("The lockfile (default: the lock inside --bundle, else bundle.lock).", valueName: "PATH"))
+    var lock: String?
 
     @Option(help: ArgumentHelp("Also check that the lock still describes this spec.", valueName: "FILE"))
     var spec: String?
@@ -42,6 +42,16 @@ struct Audit: AsyncParsableCommand {
     @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to --registry.")
     var plainHTTP = false
 
+    @Option(help: "User name for --registry; the password (or token: oc whoami -t) comes from --password-stdin.")
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the --registry password from standard input.")
+    var passwordStdin = false
+
+    func validate() throws {
+        guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
+    }
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -51,8 +61,13 @@ struct Audit: AsyncParsableCommand {
         var request = AuditRequest(lockPath: lock, specPath: spec, bundlePath: bundle, chartDirectory: chartDirectory)
         if let registry {
             let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
+            var credentials = CredentialStore.standard(authFile: authfile)
+            if let username {
+                let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .newlines)
+                credentials.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
+            }
             request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: TLSTrust(caFiles: caFiles), log: logToStderr),
-                                              credentials: CredentialStore.standard(authFile: authfile))
+                                              credentials: credentials)
             request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport
@@ -65,14 +80,14 @@ struct Audit: AsyncParsableCommand {
             let data = try JSONEncoder.canonical(pretty: true).encode(report)
             FileHandle.standardOutput.write(data + Data("\n".utf8))
         } else if report.findings.isEmpty {
-            say("audit: no findings (\(report.checked.joined(separator: ", ")) checked)")
+            say("audit: no findings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         } else {
             let rows = report.findings.map { [$0.severity.rawValue, $0.id, $0.artifact, "\($0.message); fix: \($0.fix)"] }
             let widths = (0..<3).map { column in (rows + [["SEVERITY", "ID", "ARTIFACT", ""]]).map { $0[column].count }.max() ?? 0 }
             for row in [["SEVERITY", "ID", "ARTIFACT", "FINDING"]] + rows {
                 say((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
             }
-            say("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked)")
+            say("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         }
         if report.worst(atLeast: threshold) { throw ExitCode(1) }
     }

@@ -33,6 +33,15 @@ struct Push: AsyncParsableCommand {
     @Option(name: .customLong("chart-dir"), help: ArgumentHelp("Chart whose files/libs/ receives the locked JARs and which gets values-airgap.yaml.", valueName: "DIR"))
     var chartDirectory: String?
 
+    @Option(name: .customLong("chart-out"), help: ArgumentHelp("Unpack the bundle's own chart into DIR/<name>/ (checked against its digest) with files/libs/ and values-airgap.yaml filled, and the OpenShift mirror sets into DIR/openshift/ unless --openshift-manifests says otherwise: no source checkout needed.", valueName: "DIR"))
+    var chartOut: String?
+
+    @Option(name: .customLong("pull-registry"), help: ArgumentHelp("Where pods pull from, when not the --registry pushed to (OpenShift: image-registry.openshift-image-registry.svc:5000/PROJECT); used in values-airgap.yaml and the mirror sets. Its PATH stands for --prefix there.", valueName: "HOST[:PORT][/PATH]"))
+    var pullRegistry: String?
+
+    @Option(name: .customLong("max-path-components"), help: ArgumentHelp("Refuse, before any write, a repository name with more path components than N (OpenShift's registry: 2, with --prefix PROJECT --flatten).", valueName: "N"))
+    var maxPathComponents: Int?
+
     @Flag(help: "With --chart-dir: remove JARs from files/libs/ that the lock does not name.")
     var prune = false
 
@@ -78,7 +87,13 @@ struct Push: AsyncParsableCommand {
         guard !registry.contains("/"), !registry.isEmpty else { throw ValidationError("--registry takes HOST[:PORT]; put a path in --prefix") }
         guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
         guard chunkSize >= 4096 else { throw ValidationError("--chunk-size must be at least 4096 bytes") }
+        guard chartDirectory == nil || chartOut == nil else { throw ValidationError("--chart-dir and --chart-out exclude each other: fill a chart you have, or unpack the bundle's") }
+        guard !prune || chartDirectory != nil else { throw ValidationError("--prune works with --chart-dir (--chart-out replaces the chart folder whole)") }
+        if let maxPathComponents, maxPathComponents < 1 { throw ValidationError("--max-path-components must be at least 1") }
+        do { try naming.checkSyntax() } catch { throw ValidationError("\(error)") }
     }
+
+    var naming: RepositoryNaming { RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten, pullRegistry: pullRegistry) }
 
     func run() async throws {
         var credentials = CredentialStore.standard(authFile: authfile)
@@ -98,7 +113,11 @@ struct Push: AsyncParsableCommand {
             external = (parsed, lock)
         }
         var options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
-                                  chartDirectory: chartDirectory, prune: prune, openshiftManifests: openshiftManifests)
+                                  chartDirectory: chartDirectory, prune: prune,
+                                  openshiftManifests: openshiftManifests ?? chartOut.map { "\($0)/openshift" })
+        options.naming = naming
+        options.chartOut = chartOut
+        options.maxPathComponents = maxPathComponents
         options.chunkSize = chunkSize
         options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
@@ -115,7 +134,35 @@ struct Push: AsyncParsableCommand {
             say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
         }
         say("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
-              + (summary.jarsWritten.isEmpty ? "" : "; \(summary.jarsWritten.count) JARs into \(chartDirectory ?? "")/files/libs")
+              + (summary.jarsWritten.isEmpty ? "" : "; \(summary.jarsWritten.count) JARs into \(summary.chartDirectory ?? "")/files/libs")
               + (summary.jarsPruned.isEmpty ? "" : ", \(summary.jarsPruned.count) stray removed"))
+        if !outputOptions.quiet { nextSteps(summary).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).forEach(say) }
     }
+
+    /// The commands that come next, ready to paste: apply the mirror sets, install the chart
+    /// with the values push wrote, audit what is now in the registry.
+    func nextSteps(_ summary: PushSummary) -> String {
+        var lines = ["", "next:"]
+        if !summary.mirrorSets.isEmpty {
+            lines.append("  oc apply " + summary.mirrorSets.map { "-f \(shellQuoted($0))" }.joined(separator: " "))
+        }
+        if let chart = summary.chartDirectory {
+            let name = URL(fileURLWithPath: chart).lastPathComponent
+            lines.append("  helm install \(name) \(shellQuoted(chart)) -f custom-values.yaml -f \(shellQuoted(chart + "/values-airgap.yaml"))")
+        }
+        var audit = ["airgap", "audit", "--bundle", bundle] + (lock.map { ["--lock", $0] } ?? [])
+        if let chart = summary.chartDirectory { audit += ["--chart-dir", chart] }
+        audit += ["--registry", registry] + (prefix.isEmpty ? [] : ["--prefix", prefix]) + (flatten ? ["--flatten"] : [])
+        audit += caFiles.flatMap { ["--ca-file", $0] } + (authfile.map { ["--authfile", $0] } ?? []) + (plainHTTP ? ["--plain-http"] : [])
+        audit += username.map { ["--username", $0, "--password-stdin"] } ?? []
+        lines.append("  " + audit.map(shellQuoted).joined(separator: " "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A word as a POSIX shell reads it back: bare when it is safe, else in single quotes.
+func shellQuoted(_ word: String) -> String {
+    let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,")
+    if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

@@ -29,22 +29,37 @@ struct Verify: AsyncParsableCommand {
         let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart)].compactMap { label, kind in
             counts[kind].map { "\($0) \(label)\($0 == 1 ? "" : "s")" }
         }.joined(separator: ", ")
-        let locks = verified.lockChecked.isEmpty ? "no lock" : "matches " + verified.lockChecked.joined(separator: " and ")
-        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); \(locks)")
+        // Which lock the entries were checked against: the one inside the bundle travels with it
+        // (and could be altered with it), so say so, and whether a lock of the operator's own was used.
+        let locks = verified.lockChecked.map { $0 == LayoutPath.lockFileName ? "\($0) (inside the bundle)" : $0 }
+        let lockLine = locks.isEmpty ? "no lock (not packed by airgap)"
+            : "matches " + locks.joined(separator: " and ") + (lock == nil ? "; pass --lock with your own copy to guard against tampering" : "")
+        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine)")
     }
 }
 
 struct Inspect: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List what a bundle holds: references, platforms, sizes, digests.")
+    static let configuration = CommandConfiguration(
+        abstract: "List what a bundle holds (references, platforms, sizes, digests), or one artifact in detail.")
 
     @Argument(help: "The bundle tarball.")
     var bundle: String
+
+    @Argument(help: ArgumentHelp("Show this one in detail: layers and sizes per platform; for a JAR its file name and SHA-256.", valueName: "REF"))
+    var reference: String?
 
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
         let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
-        let verified = try await BundleVerifier(progress: progress).verify(bundle)
+        let (reader, checked) = try await BundleVerifier(progress: progress).open(bundle)
+        if let reference {
+            let entry = try EntryLookup.find(reference, in: reader.items, lock: reader.lock, bundle: bundle)
+            let detail = try ArtifactDetail.describe(entry, in: reader)
+            if outputOptions.json { return try outputOptions.printJSON(detail) }
+            return detail.text.split(separator: "\n").map(String.init).forEach(say)
+        }
+        let verified = VerifiedBundle(reader, lockChecked: checked)
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
         // Escaped before the widths are measured: a name from the bundle may hold escapes.
         let rows = verified.entries.map { entry in

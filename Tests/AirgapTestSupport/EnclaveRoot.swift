@@ -3,7 +3,10 @@ import Foundation
 /// A fresh minimal Debian 12 root filesystem (`scripts/enclave-rootfs.sh`: minbase plus only
 /// libcurl4, libarchive13 and libssl3) unpacked for one test and removed with it: an enclave
 /// host that has never seen a Swift toolchain, a source checkout or a lockfile. Commands run in
-/// it with `chroot`, sharing the host's network, so a registry on 127.0.0.1 is reachable.
+/// it with `chroot`, sharing the host's network, so a registry on 127.0.0.1 is reachable, with
+/// /proc mounted as on any host (libdispatch's thread-pool monitor reads it) inside a mount and
+/// PID namespace of the command's own (`unshare --mount-proc`): the mount ends with the command,
+/// so nothing is left mounted even if the test dies.
 public final class EnclaveRoot {
     public let directory: TemporaryDirectory
     public var root: String { directory.file("root") }
@@ -39,7 +42,8 @@ public final class EnclaveRoot {
     @discardableResult
     public func run(_ program: String, _ arguments: [String], directory: String = "/root", input: Data? = nil) throws -> CommandResult {
         let environment = ["HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"]
-        return try Command.run("/usr/sbin/chroot", [root, "/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory, program] + arguments,
+        return try Command.run("/usr/bin/unshare", ["--fork", "--pid", "--mount", "--propagation", "private", "--mount-proc=\(root)/proc",
+                                                    "/usr/sbin/chroot", root, "/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory, program] + arguments,
                                environment: environment, input: input)
     }
 

@@ -112,6 +112,21 @@ public final class RegistryServer {
 
     public func stop() { server.stop() }
 
+    /// The repositories the registry holds (what `/v2/_catalog` lists), read from its storage so
+    /// TLS and auth do not matter: a repository exists once anything was written into it.
+    public func repositories() -> [String] {
+        let root = directory.file("storage/docker/registry/v2/repositories")
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        var names: [String] = []
+        for case let relative as String in walker {
+            var components = relative.split(separator: "/").map(String.init)
+            guard let last = components.popLast(), ["_layers", "_uploads", "_manifests"].contains(last), !components.isEmpty else { continue }
+            let name = components.joined(separator: "/")
+            if !names.contains(name) { names.append(name) }
+        }
+        return names.sorted()
+    }
+
     /// Registry-side requests seen so far, from its access log: how tests prove nothing was written.
     public func accessLog() -> String {
         (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""

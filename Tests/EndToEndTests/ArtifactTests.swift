@@ -65,7 +65,7 @@ final class ArtifactTests: XCTestCase {
 
         let verified = try airgap.check(["verify", work.file("bundle.tar"), "--lock", work.file("bundle.lock")])
         XCTAssertTrue(verified.stdout.contains("1 image, 2 JARs, 1 chart"), verified.stdout)
-        XCTAssertTrue(verified.stdout.contains("matches airgap/bundle.lock and \(work.file("bundle.lock"))"), verified.stdout)
+        XCTAssertTrue(verified.stdout.contains("matches airgap/bundle.lock (inside the bundle) and \(work.file("bundle.lock"))"), verified.stdout)
 
         let inspect = try airgap.check(["inspect", work.file("bundle.tar")]).stdout
         for line in ["image  docker.io/library/flink:1.17.1", "jar    maven/com.ververica/flink-sql-connector-sqlserver-cdc:2.4.2",

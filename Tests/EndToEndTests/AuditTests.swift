@@ -76,6 +76,24 @@ final class AuditTests: XCTestCase {
         XCTAssertEqual(status, 0, output)
     }
 
+    func testWithoutLockTheLockInsideTheBundleIsUsedAndNamed() throws {
+        let result = try AirgapRunner().run(["audit", "--bundle", work.file("bundle.tar"), "--chart-dir", work.file("flink-cdc")],
+                                            directory: work.file("flink-cdc"))
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("lock: airgap/bundle.lock in \(work.file("bundle.tar"))"), result.stdout)
+
+        // A bundle that does not verify lends no lock: its defect is the finding.
+        let damaged = work.file("damaged.tar")
+        try FileManager.default.copyItem(atPath: work.file("bundle.tar"), toPath: damaged)
+        let lock = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work.file("bundle.lock")))) as? [String: Any])
+        let jarDigest = try XCTUnwrap((lock["jars"] as? [[String: Any]])?.first?["sha256"] as? String)
+        try Tamper.run(["flip", damaged, "blobs/sha256/" + jarDigest.dropFirst("sha256:".count)])
+        let (status, ids, _, output) = try audit(["--bundle", damaged])
+        XCTAssertEqual(status, 1, output)
+        XCTAssertEqual(ids, ["BUNDLE-DEFECT"], output)
+        XCTAssertTrue(output.contains("\"lock\" : \"none ("), output)
+    }
+
     func testTheRepositorysOwnLockHasOnlyItsDocumentedUnresolvedPins() throws {
         let (status, ids, _, output) = try audit(["--lock", "\(Paths.repositoryRoot)/bundle.lock", "--spec", "\(Paths.repositoryRoot)/airgap.yaml"])
         XCTAssertEqual(status, 1, output)

@@ -8,50 +8,8 @@ import XCTest
 /// Swift, no source checkout, no bundle.lock): the enclave side runs there end to end against a
 /// TLS + htpasswd registry on loopback.
 final class EnclaveKitTests: XCTestCase {
-    static var work: TemporaryDirectory!
-    static var upstream: RegistryServer!
-    static var maven: StaticHTTPServer!
     static let user = "enclave", password = "s3cret-pass"
-
-    /// A Flink-like image (FLINK_VERSION=1.17.1, lib/flink-json), the two connectors of the seed
-    /// and a flink-cdc chart, packed on the "connected" side (the host).
-    override class func setUp() {
-        super.setUp()
-        guard EnclaveRoot.unavailableReason() == nil else { return }
-        do {
-            work = try TemporaryDirectory("kit")
-            upstream = try RegistryServer()
-            try TestImages.build(layout: work.file("oci"), ref: "flink", platforms: ["linux/amd64", "linux/arm64"], layers: 2, seed: "kit",
-                                 env: ["FLINK_VERSION=1.17.1"], files: ["opt/flink/lib/flink-json-1.17.1.jar", "opt/flink/lib/flink-dist-1.17.1.jar"])
-            try TestImages.push(layout: work.file("oci"), ref: "flink", to: upstream, repository: "library/flink:1.17.1")
-            try TestArtifacts.publish(["com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2", "org.apache.flink:flink-sql-connector-kafka:1.17.1"],
-                                      in: work.file("maven"))
-            maven = try StaticHTTPServer(directory: work.file("maven"))
-            try TestArtifacts.chart(in: work, name: "flink-cdc")
-            let spec = try work.write("airgap.yaml", """
-            images:
-              - ref: docker.io/library/flink:1.17.1
-                platforms: [linux/amd64, linux/arm64]
-            jars:
-              repository: \(maven.url)
-              artifacts:
-                - com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2
-                - org.apache.flink:flink-sql-connector-kafka:1.17.1
-            charts:
-              - path: flink-cdc
-            mirrors:
-              docker.io: http://\(upstream.host)
-            """)
-            try AirgapRunner().check(["pack", "--spec", spec, "--output", work.file("bundle.tar")])
-        } catch { fatalError("enclave kit fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        maven = nil
-        work = nil
-        super.tearDown()
-    }
+    var kit: FlinkKitFixture { FlinkKitFixture.shared }
 
     /// A fresh enclave root holding only the kit: the binary on PATH, the bundle and its checksum
     /// in /root/kit.
@@ -59,8 +17,8 @@ final class EnclaveKitTests: XCTestCase {
         if let reason = EnclaveRoot.unavailableReason() { throw XCTSkip(reason) }
         let enclave = try EnclaveRoot()
         try enclave.install(EnclaveRoot.releaseBinary!, at: "/usr/local/bin/airgap")
-        try enclave.install(Self.work.file("bundle.tar"), at: "/root/kit/bundle.tar")
-        try enclave.install(Self.work.file("bundle.tar.sha256"), at: "/root/kit/bundle.tar.sha256")
+        try enclave.install(kit.bundle, at: "/root/kit/bundle.tar")
+        try enclave.install(kit.checksum, at: "/root/kit/bundle.tar.sha256")
         return enclave
     }
 
@@ -85,23 +43,50 @@ final class EnclaveKitTests: XCTestCase {
         XCTAssertTrue(checksum.contains("bundle.tar: OK"), checksum)
     }
 
-    func testVerifyInspectAndPushFromTheKitAlone() throws {
+    func testFromTheKitAloneVerifyPushChartOutThenAuditFindsNothing() throws {
         let enclave = try enclave()
-        XCTAssertFalse(enclave.exists("/root/kit/bundle.lock"))
+        let found = try enclave.check("find", ["/root", "/opt", "/srv", "-name", "bundle.lock", "-o", "-name", "Package.swift", "-o", "-name", "airgap.yaml"]).stdout
+        XCTAssertEqual(found, "", "no lock file and no source checkout in the enclave")
         let verified = try enclave.check("airgap", ["verify", "bundle.tar"], directory: "/root/kit").stdout
         XCTAssertTrue(verified.contains("bundle.tar: OK"), verified)
         XCTAssertTrue(verified.contains("checksum file: match"), verified)
+        XCTAssertTrue(verified.contains("airgap/bundle.lock (inside the bundle)"), verified)
         let inventory = try enclave.check("airgap", ["inspect", "bundle.tar"], directory: "/root/kit").stdout
-        XCTAssertTrue(inventory.contains("docker.io/library/flink:1.17.1"), inventory)
-        XCTAssertTrue(inventory.contains("maven/com.ververica/flink-sql-connector-sqlserver-cdc:2.4.2"), inventory)
+        XCTAssertTrue(inventory.contains(FlinkKitFixture.flink), inventory)
 
         let registry = try internalRegistry(in: enclave)
-        try enclave.check("airgap", ["push", "bundle.tar", "--registry", registry.host, "--prefix", "flink",
-                                     "--ca-file", "registry-ca.crt", "--username", Self.user, "--password-stdin"],
-                          directory: "/root/kit", input: Data(Self.password.utf8))
+        let login = ["--ca-file", "registry-ca.crt", "--username", Self.user, "--password-stdin"]
+        let pushed = try enclave.check("airgap", ["push", "bundle.tar", "--registry", registry.host, "--prefix", "flink", "--flatten",
+                                                  "--max-path-components", "2", "--chart-out", "/root/deploy"] + login,
+                                       directory: "/root/kit", input: Data(Self.password.utf8)).stdout
+        XCTAssertTrue(pushed.contains("helm install flink-cdc /root/deploy/flink-cdc -f custom-values.yaml -f /root/deploy/flink-cdc/values-airgap.yaml"), pushed)
         let raw = try Command.check("skopeo", ["inspect", "--raw", "--creds", "\(Self.user):\(Self.password)", "--tls-verify=false",
-                                               "docker://\(registry.host)/flink/library/flink:1.17.1"]).stdout
-        let lock = try Lockfile.decode(Data(contentsOf: URL(fileURLWithPath: Self.work.file("bundle.lock"))), path: "bundle.lock")
-        XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)), lock.images.first?.bundled?.digest)
+                                               "docker://\(registry.host)/flink/library-flink:1.17.1"]).stdout
+        XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)), kit.lock.images.first?.bundled?.digest)
+
+        let audit = try enclave.run("airgap", ["audit", "--bundle", "bundle.tar", "--chart-dir", "/root/deploy/flink-cdc", "--registry", registry.host,
+                                               "--prefix", "flink", "--flatten"] + login,
+                                    directory: "/root/kit", input: Data(Self.password.utf8))
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        XCTAssertTrue(audit.stdout.contains("audit: no findings (lock, bundle, flink, chart, registry checked; lock: airgap/bundle.lock in bundle.tar)"),
+                      audit.stdout + audit.stderr)
+    }
+
+    func testFromTheKitAloneExtractAChartAJarAndAnImage() throws {
+        let enclave = try enclave()
+        try enclave.check("airgap", ["extract", "bundle.tar", "flink-cdc", "--output", "/root/out"], directory: "/root/kit")
+        XCTAssertTrue(enclave.exists("/root/out/flink-cdc/Chart.yaml"))
+        try enclave.check("airgap", ["extract", "bundle.tar", FlinkKitFixture.kafka, "--output", "/root/out"], directory: "/root/kit")
+        let jar = try XCTUnwrap(kit.lock.jars.first { $0.coordinates.description == FlinkKitFixture.kafka })
+        let sum = try enclave.check("sha256sum", ["/root/out/flink-sql-connector-kafka-1.17.1.jar"]).stdout
+        XCTAssertEqual(sum.split(separator: " ").first.map(String.init), jar.sha256?.encoded)
+        try enclave.check("airgap", ["extract", "bundle.tar", FlinkKitFixture.flink, "--output", "/root/out/flink-layout"], directory: "/root/kit")
+        // The layout, read on the host by tools the enclave host does not have.
+        try Command.check("oci-image-tool", ["validate", "--type", "image", "--ref", "name=\(FlinkKitFixture.flink)", enclave.root + "/root/out/flink-layout"])
+        let registry = try RegistryServer()
+        try Command.check("skopeo", ["copy", "--all", "--quiet", "--preserve-digests", "--dest-tls-verify=false",
+                                     "oci:\(enclave.root)/root/out/flink-layout:\(FlinkKitFixture.flink)", "docker://\(registry.host)/copied/flink:1.17.1"])
+        let raw = try Command.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/copied/flink:1.17.1"]).stdout
+        XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)), kit.lock.images.first?.bundled?.digest)
     }
 }

@@ -288,9 +288,12 @@ final class PushTests: XCTestCase {
         try AirgapRunner().check(["push", bundle, "--registry", registry.host, "--plain-http", "--prefix", "flink-project", "--flatten",
                                   "--openshift-manifests", work.path])
         try Command.check("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/flink-project/library-flink:1.17.1"])
-        let digestSet = try String(contentsOfFile: work.file("imageDigestMirrorSet.yaml"), encoding: .utf8)
+        let written = try FileManager.default.contentsOfDirectory(atPath: work.path).sorted()
+        let digestFile = try XCTUnwrap(written.first { $0.hasPrefix("idms-airgap-bundle-") }, "\(written)")
+        let digestSet = try String(contentsOfFile: work.file(digestFile), encoding: .utf8)
         XCTAssertTrue(digestSet.contains("kind: ImageDigestMirrorSet"))
         XCTAssertTrue(digestSet.contains("- source: docker.io/library/flink\n      mirrors:\n        - \(registry.host)/flink-project/library-flink"), digestSet)
-        XCTAssertTrue(try String(contentsOfFile: work.file("imageTagMirrorSet.yaml"), encoding: .utf8).contains("imageTagMirrors:"))
+        let tagFile = try XCTUnwrap(written.first { $0.hasPrefix("itms-airgap-bundle-") }, "\(written)")
+        XCTAssertTrue(try String(contentsOfFile: work.file(tagFile), encoding: .utf8).contains("imageTagMirrors:"))
     }
 }

@@ -9,6 +9,8 @@ public struct AuditReport: Codable, Sendable {
     /// The checks that ran: lock, spec, flink, bundle, chart, registry.
     public var checked: [String]
     public var counts: [String: Int]
+    /// The lock audited against: the `--lock` file, or the one inside the bundle.
+    public var lock: String
 
     public func worst(atLeast threshold: Finding.Severity) -> Bool {
         findings.contains { $0.severity >= threshold }
@@ -24,7 +26,10 @@ public struct AuditCannotRun: Error, CustomStringConvertible {
 
 /// What to audit against what.
 public struct AuditRequest: Sendable {
-    public var lockPath: String
+    /// The lockfile; nil means the lock inside the bundle when there is a bundle, else
+    /// `bundle.lock`.
+    public var lockPath: String?
+    public static let defaultLockPath = "bundle.lock"
     public var specPath: String?
     public var bundlePath: String?
     public var chartDirectory: String?
@@ -32,7 +37,7 @@ public struct AuditRequest: Sendable {
     public var registry: RegistryClient?
     public var naming: RepositoryNaming?
 
-    public init(lockPath: String, specPath: String? = nil, bundlePath: String? = nil, chartDirectory: String? = nil,
+    public init(lockPath: String?, specPath: String? = nil, bundlePath: String? = nil, chartDirectory: String? = nil,
                 registry: RegistryClient? = nil, naming: RepositoryNaming? = nil) {
         self.lockPath = lockPath
         self.specPath = specPath
@@ -51,20 +56,43 @@ public struct Auditor: Sendable {
     public init() {}
 
     public func audit(_ request: AuditRequest) async throws -> AuditReport {
-        guard let data = FileManager.default.contents(atPath: request.lockPath) else {
-            throw AuditCannotRun("\(request.lockPath): no such lockfile; pass --lock PATH or run `airgap lock`")
+        var checked = ["lock"]
+        var opened: BundleReader?
+        let data: Data
+        let lockName: String
+        if let lockPath = request.lockPath ?? (request.bundlePath == nil ? AuditRequest.defaultLockPath : nil) {
+            guard let contents = FileManager.default.contents(atPath: lockPath) else {
+                throw AuditCannotRun("\(lockPath): no such lockfile; pass --lock PATH, or --bundle FILE to use the lock inside the bundle")
+            }
+            (data, lockName) = (contents, lockPath)
+        } else {
+            // The lock inside the bundle: only from a bundle that verifies. One that does not
+            // lends no lock; its defect is the finding.
+            let bundlePath = request.bundlePath ?? ""
+            guard FileManager.default.fileExists(atPath: bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
+            let reader: BundleReader
+            do {
+                reader = try await BundleReader.open(bundlePath, progress: TransferProgress(label: "audit", enabled: false))
+            } catch {
+                let defect = error as? LayoutDefect
+                return report([Finding("BUNDLE-DEFECT", .error, defect?.entry ?? bundlePath, defect?.problem ?? "\(error)", fix: "pack the bundle again")],
+                              ["bundle"], lock: "none (\(bundlePath) did not verify)")
+            }
+            guard let embedded = reader.lockData else {
+                throw AuditCannotRun("\(bundlePath) carries no \(LayoutPath.lockFileName) (not packed by airgap); pass --lock PATH")
+            }
+            (opened, data, lockName) = (reader, embedded, "\(LayoutPath.lockFileName) in \(bundlePath)")
         }
         var findings: [Finding] = []
-        var checked = ["lock"]
         let lock: Lockfile
-        do { lock = try Lockfile.decode(data, path: request.lockPath) } catch {
-            findings.append(Finding("LOCK-MALFORMED", .error, request.lockPath, "\(error)", fix: "write it again with `airgap lock`"))
-            return report(findings, checked)
+        do { lock = try Lockfile.decode(data, path: lockName) } catch {
+            findings.append(Finding("LOCK-MALFORMED", .error, lockName, "\(error)", fix: "write it again with `airgap lock`"))
+            return report(findings, checked, lock: lockName)
         }
-        findings += LockCheck.findings(lock, path: request.lockPath)
+        findings += LockCheck.findings(lock, path: lockName)
         if let specPath = request.specPath {
             checked.append("spec")
-            findings += SpecCheck.findings(lock, specPath: specPath, lockPath: request.lockPath)
+            findings += SpecCheck.findings(lock, specPath: specPath, lockPath: lockName)
         }
 
         var imageLib: (names: Set<String>, source: String)?
@@ -72,7 +100,7 @@ public struct Auditor: Sendable {
         if let bundlePath = request.bundlePath {
             checked.append("bundle")
             guard FileManager.default.fileExists(atPath: bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
-            let (bundle, bundleFindings) = await BundleCheck.findings(bundlePath, against: lock, lockPath: request.lockPath)
+            let (bundle, bundleFindings) = await BundleCheck.findings(bundlePath, against: lock, lockPath: lockName, opened: opened)
             findings += bundleFindings
             if let bundle, let flink = FlinkCompatibility.flinkImage(lock) {
                 (imageLib, flinkFromImage) = try FlinkImageContents.read(flink, from: bundle)
@@ -90,14 +118,14 @@ public struct Auditor: Sendable {
             checked.append("registry")
             findings += try await RegistryCheck.findings(registry, naming: request.naming ?? RepositoryNaming(registry: registry.endpoint.name), lock: lock)
         }
-        return report(findings, checked)
+        return report(findings, checked, lock: lockName)
     }
 
-    private func report(_ findings: [Finding], _ checked: [String]) -> AuditReport {
+    private func report(_ findings: [Finding], _ checked: [String], lock: String) -> AuditReport {
         let unique = Array(Set(findings)).sorted()
         var counts = Dictionary(uniqueKeysWithValues: Finding.Severity.allCases.map { ($0.rawValue, 0) })
         for finding in unique { counts[finding.severity.rawValue, default: 0] += 1 }
-        return AuditReport(findings: unique, checked: checked, counts: counts)
+        return AuditReport(findings: unique, checked: checked, counts: counts, lock: lock)
     }
 
     /// The Flink compatibility findings of a lock alone: what `lock` and `pack` print as warnings

@@ -6,10 +6,11 @@ import OCILayout
 /// field of the lock against the bundle and against the lock the bundle carries, each
 /// difference a finding (`LockComparison`, the comparison verify stops at the first of).
 enum BundleCheck {
-    static func findings(_ path: String, against lock: Lockfile, lockPath: String) async -> (BundleReader?, [Finding]) {
+    /// `opened`: the bundle when the auditor already read it (to take the lock inside).
+    static func findings(_ path: String, against lock: Lockfile, lockPath: String, opened: BundleReader? = nil) async -> (BundleReader?, [Finding]) {
         let bundle: BundleReader
         do {
-            bundle = try await BundleReader.open(path, progress: TransferProgress(label: "audit", enabled: false))
+            if let opened { bundle = opened } else { bundle = try await BundleReader.open(path, progress: TransferProgress(label: "audit", enabled: false)) }
         } catch let defect as LayoutDefect {
             return (nil, [Finding("BUNDLE-DEFECT", .error, defect.entry, defect.problem, fix: "pack the bundle again")])
         } catch {

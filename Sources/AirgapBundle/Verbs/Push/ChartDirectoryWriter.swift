@@ -17,7 +17,7 @@ struct ChartDirectoryWriter {
         var digest: Digest { descriptor.digest }
     }
 
-    let directory: String
+    private(set) var directory: String
     let jars: [Jar]
     let strays: [String]
     let bundle: BundleReader
@@ -25,8 +25,10 @@ struct ChartDirectoryWriter {
     var libsDirectory: String { "\(directory)/files/libs" }
     static let valuesFile = "values-airgap.yaml"
 
-    init(directory: String, bundle: BundleReader) throws {
-        guard FileManager.default.fileExists(atPath: "\(directory)/Chart.yaml") else {
+    /// With `unpacking`, the chart is yet to be unpacked there from the bundle (`--chart-out`):
+    /// no Chart.yaml to find, and no stray JARs, since the folder is replaced whole.
+    init(directory: String, bundle: BundleReader, unpacking: Bool = false) throws {
+        guard unpacking || FileManager.default.fileExists(atPath: "\(directory)/Chart.yaml") else {
             throw PushError.chartDirectory(directory, "no Chart.yaml; --chart-dir names the chart whose files/libs/ gets the JARs")
         }
         self.directory = directory
@@ -41,9 +43,16 @@ struct ChartDirectoryWriter {
             jars.append(Jar(fileName: name, descriptor: layer))
         }
         self.jars = jars
-        let present = ((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/files/libs")) ?? []).filter { $0.hasSuffix(".jar") }
+        let present = unpacking ? [] : ((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/files/libs")) ?? []).filter { $0.hasSuffix(".jar") }
         let locked = Set(jars.map(\.fileName))
         self.strays = present.filter { !locked.contains($0) }.sorted()
+    }
+
+    /// The same work aimed at another folder: the staged copy of a chart being unpacked.
+    func writing(into directory: String) -> ChartDirectoryWriter {
+        var copy = self
+        copy.directory = directory
+        return copy
     }
 
     func plan(prune: Bool) -> [String] {

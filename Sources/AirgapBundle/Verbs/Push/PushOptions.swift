@@ -15,6 +15,11 @@ public struct PushOptions: Sendable {
     public var prune: Bool
     /// Where to write `ImageDigestMirrorSet` / `ImageTagMirrorSet` YAML.
     public var openshiftManifests: String?
+    /// `--chart-out DIR`: the bundle's own chart unpacked into `DIR/<name>/` (its files/libs and
+    /// values-airgap.yaml written there), for an enclave with no source checkout.
+    public var chartOut: String?
+    /// Refuse a plan in which a repository has more path components than this (OpenShift: 2).
+    public var maxPathComponents: Int?
     /// Where an interrupted chunked upload records its session, so the next run resumes it
     /// (see `UploadSessionStore`); nil keeps no record.
     public var uploadState: String?
@@ -65,18 +70,26 @@ public struct PushSummary: Codable, Sendable {
     public var jarsPruned: [String] = []
     /// Files written beside the chart and for OpenShift.
     public var filesWritten: [String] = []
+    /// The chart folder push filled (`--chart-dir`, or `DIR/<name>` of `--chart-out`).
+    public var chartDirectory: String?
+    /// The OpenShift mirror sets written.
+    public var mirrorSets: [String] = []
     /// One line per action, in order: the plan of a dry run.
     public var plan: [String] = []
 }
 
 public enum PushError: Error, CustomStringConvertible {
     case chartDirectory(String, String)
+    case chartOut(bundle: String, charts: [String])
     case unsafeJarName(reference: String, name: String)
 
     public var description: String {
         switch self {
         case .chartDirectory(let path, let problem):
             return "\(path): \(problem)"
+        case .chartOut(let bundle, let charts):
+            return "\(bundle): --chart-out needs exactly one chart in the bundle, it holds \(charts.isEmpty ? "none" : charts.joined(separator: ", ")); "
+                + "use airgap extract for each chart and --chart-dir"
         case .unsafeJarName(let reference, let name):
             return "\(reference): the JAR's title \"\(name)\" is not a plain file name; the bundle is not one airgap packed"
         }

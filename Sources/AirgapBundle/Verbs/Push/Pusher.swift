@@ -29,14 +29,28 @@ public struct Pusher: Sendable {
         let naming = options.naming
         var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
 
+        // Names first, from the bundle alone: no request leaves before they are known to fit.
+        try naming.checkSyntax()
+        let chartOut = try options.chartOut.map { try ChartOutput(bundle: bundle, parent: $0) }
+        let chart = try (options.chartDirectory ?? chartOut?.destination).map {
+            try ChartDirectoryWriter(directory: $0, bundle: bundle, unpacking: chartOut != nil)
+        }
+        if let limit = options.maxPathComponents {
+            var sources = try bundle.items.map { try Reference(parsing: $0.reference).repository }
+            if chart.map({ !$0.jars.isEmpty }) == true { sources.append(RepositoryNaming.libsImageName) }
+            try naming.check(maxPathComponents: limit, sourceRepositories: sources)
+        }
+
         // Plan, and what the registry lacks (HEAD only).
         let plan = try PushPlan(bundle, naming: naming)
         summary.entries = plan.entries
         let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
-        let chart = try options.chartDirectory.map { try ChartDirectoryWriter(directory: $0, bundle: bundle) }
         let libs = try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
         summary.plan = PushPlan.describe(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
+        if let chartOut { summary.plan.append(chartOut.plan) }
         if let chart { summary.plan += chart.plan(prune: options.prune) }
+        summary.chartDirectory = chart?.directory
+        let mirrorSetName = OpenShiftMirrors.setName(bundlePath: bundlePath, index: bundle.snapshot.indexFile)
 
         let writes = !missingBlobs.isEmpty || !missingManifests.isEmpty || chart != nil || options.openshiftManifests != nil
         if options.dryRun || !writes {
@@ -57,14 +71,20 @@ public struct Pusher: Sendable {
 
         if let chart {
             let pushed = try await libs?.push(with: uploader, client: client, summary: &summary)
-            let result = try chart.write(prune: options.prune, naming: naming, entries: summary.entries, libsImage: pushed)
+            let entries = summary.entries
+            let result = try chartOut.map { output in
+                try output.write { staged in
+                    try chart.writing(into: staged).write(prune: false, naming: naming, entries: entries, libsImage: pushed)
+                }
+            } ?? chart.write(prune: options.prune, naming: naming, entries: entries, libsImage: pushed)
             summary.jarsWritten = result.written
             summary.strayJars = result.strays
             summary.jarsPruned = result.pruned
             summary.filesWritten += result.files
         }
         if let directory = options.openshiftManifests {
-            summary.filesWritten += try OpenShiftMirrors.write(entries: summary.entries, naming: naming, to: directory)
+            summary.mirrorSets = try OpenShiftMirrors.write(entries: summary.entries, naming: naming, name: mirrorSetName, to: directory)
+            summary.filesWritten += summary.mirrorSets
         }
         return summary
     }
