@@ -45,7 +45,9 @@ public struct Pusher: Sendable {
         let plan = try PushPlan(bundle, naming: naming)
         summary.entries = plan.entries
         let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
-        let libs = try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
+        // Built before the first write (a bundle it cannot be built from stops the push with
+        // nothing sent), but not for a dry run, which writes nothing, not even a temporary file.
+        let libs = options.dryRun ? nil : try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
         summary.plan = PushPlan.describe(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
         if let chartOut { summary.plan.append(chartOut.plan) }
         if let chart { summary.plan += chart.plan(prune: options.prune) }
