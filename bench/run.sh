@@ -5,6 +5,9 @@
 #   peak RSS of airgap pack/verify at two bundle sizes  (target: ≤ 64 MiB and flat)
 #   push   vs `skopeo copy oci-archive:… docker://…` into fresh registries of the same kind
 #          (target: ≤ 0.6× skopeo's time, RSS ≤ 64 MiB, no extra disk); a second push sends nothing
+#   split  the same bundle packed with --max-part-size 100M: the parts concatenate to the unsplit
+#          tarball (checked), and verify and push read them in place (target: time, RSS and
+#          temporary disk as for the unsplit bundle)
 # Data: an image of ${BENCH_LAYERS:-10} gzip layers, ${BENCH_MIB:-1100} MiB in all, in a loopback registry.
 # Caches are dropped only where possible (root); every tool reads the same warm registry.
 set -euo pipefail
@@ -39,6 +42,12 @@ for size in small large; do
   measure "airgap-pack-$size" "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" --output "$work/$size.tar" \
     --cache "$work/cache-$size" --insecure-registry "$host"
   measure "airgap-verify-$size" "$airgap" verify --quiet "$work/$size.tar"
+  if [ $size = large ]; then
+    mkdir -p "$work/split"
+    measure airgap-pack-split "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" \
+      --output "$work/split/large.tar" --cache "$work/cache-$size" --insecure-registry "$host" --max-part-size 100M
+    cat "$work"/split/large.tar.0* | cmp - "$work/large.tar" || { echo "split parts differ from the unsplit tarball" >&2; exit 1; }
+  fi
   rm -rf "$work/cache-$size"
 done
 
@@ -63,6 +72,9 @@ start_registry "$work/internal-airgap"; airgap_host=127.0.0.1:$REGISTRY_PORT
 start_registry "$work/internal-skopeo"; skopeo_host=127.0.0.1:$REGISTRY_PORT
 peak_tmp airgap-push "$work/tmp-airgap" "$airgap" push --quiet "$work/large.tar" --registry "$airgap_host" --plain-http
 measure airgap-push-again "$airgap" push --quiet "$work/large.tar" --registry "$airgap_host" --plain-http
+start_registry "$work/internal-split"; split_host=127.0.0.1:$REGISTRY_PORT
+measure airgap-verify-split "$airgap" verify --quiet "$work/split/large.tar"
+peak_tmp airgap-push-split "$work/tmp-split" "$airgap" push --quiet "$work/split/large.tar" --registry "$split_host" --plain-http
 peak_tmp skopeo-push "$work/tmp-skopeo" skopeo copy --quiet --dest-tls-verify=false "oci-archive:$work/large.tar:$host/bench/large:1" "docker://$skopeo_host/bench/large:1"
 
 bytes=$(stat -c %s "$work/large.tar")
@@ -82,6 +94,8 @@ _, verify_rss_small = read("airgap-verify-small")
 push, push_rss = read("airgap-push")
 again, _ = read("airgap-push-again")
 skopeo_push, skopeo_push_rss = read("skopeo-push")
+split_push, split_push_rss = read("airgap-push-split")
+split_verify, split_verify_rss = read("airgap-verify-split")
 tmp = lambda label: int((open(f"{work}/{label}.tmp").read().strip() or "0")) / 1024
 rows = [
     ("pack (cold cache), s", f"{pack:.2f}", f"skopeo {skopeo:.2f}", f"{pack / skopeo:.2f}x", "<= 0.50x"),
@@ -92,6 +106,10 @@ rows = [
     ("push again (nothing to send), s/GiB", f"{again / (mib / 1024):.2f}", "", "", "well under 1"),
     ("peak RSS push, MiB", f"{push_rss:.0f}", f"skopeo {skopeo_push_rss:.0f}", "", "<= 64"),
     ("peak temporary disk in push, MiB", f"{tmp('airgap-push'):.0f}", f"skopeo {tmp('skopeo-push'):.0f}", "", "0"),
+    ("verify split 100M, MiB/s", f"{mib / split_verify:.0f}", f"unsplit {mib / verify:.0f}", f"{verify / split_verify:.2f}x", "~1x"),
+    ("push split 100M, s", f"{split_push:.2f}", f"unsplit {push:.2f}", f"{split_push / push:.2f}x", "~1x"),
+    ("peak RSS verify/push split, MiB", f"{split_verify_rss:.0f}/{split_push_rss:.0f}", f"unsplit {verify_rss:.0f}/{push_rss:.0f}", "", "unchanged"),
+    ("peak temporary disk in push split, MiB", f"{tmp('airgap-push-split'):.0f}", "", "", "0"),
 ]
 print(f"bundle: {mib:.0f} MiB, {sys.argv[2]} bytes")
 print(f"| {'measure':40} | {'airgap':>10} | {'reference':>16} | {'ratio':>6} | {'target':>11} |")
