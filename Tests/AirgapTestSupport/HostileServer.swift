@@ -55,13 +55,15 @@ public enum SecretSearch {
         [password, Data("\(user):\(password)".utf8).base64EncodedString()]
     }
 
-    /// Files (below `directories`) and outputs holding any form of the secret.
-    public static func leaks(of forms: [String], in directories: [String], outputs: [CommandResult]) -> [String] {
+    /// Files (below `directories`, except the test's own `excluding` inputs) and outputs holding
+    /// any form of the secret.
+    public static func leaks(of forms: [String], in directories: [String], excluding: [String] = [], outputs: [CommandResult]) -> [String] {
         var found: [String] = []
         for directory in directories {
             guard let walker = FileManager.default.enumerator(atPath: directory) else { continue }
             for case let relative as String in walker {
                 let path = "\(directory)/\(relative)"
+                guard !excluding.contains(path) else { continue }
                 guard let data = FileManager.default.contents(atPath: path) else { continue }
                 let text = String(decoding: data, as: UTF8.self)
                 for form in forms where text.contains(form) || data.range(of: Data(form.utf8)) != nil { found.append("\(path) holds \(form)") }

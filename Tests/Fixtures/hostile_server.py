@@ -233,6 +233,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command == "PUT":
             return self.reply(201, b"", {"Docker-Content-Digest": reference if reference.startswith("sha256:") else ""})
         scenario = args.scenario
+        if scenario == "endless-headers":
+            self.record(200, endless=True)
+            self.send_response(200)
+            try:
+                for number in range(args.endless_cap // 64):
+                    self.send_header(f"X-Junk-{number}", "j" * 48)
+                    if number % 1000 == 0:
+                        self.wfile.write(b"".join(self._headers_buffer))
+                        self._headers_buffer = []
+                        self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         if scenario == "endless-error":
             return self.endless(404, {"Content-Type": "application/json"})
         if scenario == "endless-redirect" and not self.path.endswith("?moved"):

@@ -79,6 +79,9 @@ private final class TransferState {
     var headDelivered = false
     /// The error body reached its limit and the transfer was cut there on purpose.
     var errorBodyCut = false
+    /// Header bytes received: a server that never stops sending headers is cut off.
+    var headerBytes = 0
+    var headersTooLarge = false
     var uploadPosition: Int64 = 0
     var status = 0
     var headers: [String: [String]] = [:]
@@ -122,10 +125,19 @@ private let writeCallback: airgap_curl_data_callback = { pointer, size, count, c
     return length
 }
 
+/// Headers of all responses of one transfer (a 100 Continue and a redirect included) may add up
+/// to this much; real ones are a few KiB.
+private let headerLimit = 256 * 1024
+
 private let headerCallback: airgap_curl_data_callback = { pointer, size, count, context in
     let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
     let length = size * count
     guard let pointer else { return length }
+    state.headerBytes += length
+    if state.headerBytes > headerLimit {
+        state.headersTooLarge = true
+        return 0
+    }
     let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
         .trimmingCharacters(in: .whitespacesAndNewlines)
     if line.hasPrefix("HTTP/") {
@@ -268,6 +280,7 @@ final class CurlEasyHandle {
 
         let code = withExtendedLifetime(state) { curl_easy_perform(handle) }
         if let sinkError = state.sinkError { throw sinkError }
+        if state.headersTooLarge { throw TransportError.bodyTooLarge(url: request.url, limit: Int64(headerLimit), what: "response head") }
         guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && state.errorBodyCut) else {
             throw transportError(code, url: request.url, deadline: request.deadline, limits: limits)
         }

@@ -7,8 +7,9 @@ import Foundation
 /// - `RedirectTransport` follows 3xx hops under `RedirectRule` (no HTTPS→HTTP, credentials
 ///   only to their own origin); upload `Location`s go through the same rule.
 /// - the auth layer is `RegistryAuthTransport` for a registry (ping, challenges, tokens per
-///   scope, one credential lookup) or `OriginCredentialTransport` for a Maven or Helm
-///   repository (one fixed credential, its own origin only); token services get none.
+///   scope, one credential lookup; `RegistryClient` passes it to `assemble`) or
+///   `OriginCredentialTransport` for a Maven or Helm repository (one fixed credential, its own
+///   origin only); token services get none.
 /// - `RetryTransport` decides nothing itself: `RetryPolicy` says what is worth another try.
 /// - `CurlTransport` enforces `TransferLimits`; bodies kept in memory are capped by
 ///   `BodyCollector`, downloads by `ResumableDownload`.
@@ -38,14 +39,15 @@ public struct TransportStack: Sendable {
     /// the registry's auth layer, and lose them on a hop to another origin).
     var anonymous: HTTPTransport { RedirectTransport(inner: retrying) }
 
-    /// A Maven or Helm repository at `origin`, with its credential (if any).
-    func repository(origin: URL, credential: RepositoryCredential?) -> HTTPTransport {
-        RedirectTransport(inner: OriginCredentialTransport(inner: retrying, origin: origin.origin, authorization: credential?.authorization))
+    /// The one order of the layers: redirect → auth → retry → libcurl. `auth` builds the auth
+    /// layer over the retry layer; token services are reached through `anonymous`.
+    func assemble(auth: (_ inner: HTTPTransport, _ tokenService: HTTPTransport) -> HTTPTransport) -> HTTPTransport {
+        RedirectTransport(inner: auth(retrying, anonymous))
     }
 
-    /// A registry endpoint, with the credentials found for it.
-    func registry(_ endpoint: RegistryEndpoint, credentials: CredentialStore) -> HTTPTransport {
-        RedirectTransport(inner: RegistryAuthTransport(endpoint: endpoint, credentials: credentials, inner: retrying, tokenTransport: anonymous))
+    /// A Maven or Helm repository at `origin`, with its credential (if any).
+    func repository(origin: URL, credential: RepositoryCredential?) -> HTTPTransport {
+        assemble { inner, _ in OriginCredentialTransport(inner: inner, origin: origin.origin, authorization: credential?.authorization) }
     }
 
     /// A notice for the operator's log when a caller-run retry loop tries again.

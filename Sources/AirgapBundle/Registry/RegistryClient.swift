@@ -14,7 +14,9 @@ public final class RegistryClient: @unchecked Sendable {
     public init(endpoint: RegistryEndpoint, stack: TransportStack, credentials: CredentialStore) {
         self.endpoint = endpoint
         self.stack = stack
-        self.transport = stack.registry(endpoint, credentials: credentials)
+        self.transport = stack.assemble { inner, tokenService in
+            RegistryAuthTransport(endpoint: endpoint, credentials: credentials, inner: inner, tokenTransport: tokenService)
+        }
     }
 
     public var retry: RetryPolicy { stack.retry }
