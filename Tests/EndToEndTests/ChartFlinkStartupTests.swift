@@ -245,6 +245,9 @@ final class ChartFlinkStartupTests: XCTestCase {
         _ = try work.write("root/opt/flink/conf/flink-conf.yaml", "jobmanager.rpc.address: localhost\n")
         _ = try work.write("root/opt/flink/conf/log4j-cli.properties", "rootLogger.level = INFO\n")
         _ = try work.write("root/config/flink-conf.yaml", "jobmanager.rpc.address: flink-cdc-jobmanager\n")
+        _ = try work.write("root/opt/flink/opt/flink-s3-fs-presto-1.17.1.jar", "jar")
+        // An image may link a plugin from opt/: the copy keeps the link and leaves its target alone.
+        try FileManager.default.createSymbolicLink(atPath: "\(root)/opt/flink/plugins/s3.jar", withDestinationPath: "\(root)/opt/flink/opt/flink-s3-fs-presto-1.17.1.jar")
         // The image's files as the official image has them: owned by flink (9999), world-readable.
         try Command.check("/bin/chown", ["-R", "9999:9999", "\(root)/opt"])
         try Command.check("/bin/chmod", ["-R", "u=rwX,go=rX", "\(root)/opt", "\(root)/config"])

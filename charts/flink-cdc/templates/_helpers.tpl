@@ -182,7 +182,8 @@ chart's configuration replaces the image's, then the connector JARs are added to
 The copy runs as whatever UID OpenShift assigns, with GID 0, into emptyDirs owned by root: plain
 `cp -R` (no -a/-p) neither preserves owners and times nor touches the target directory itself,
 which a non-root UID may not do ("preserving times: Operation not permitted"); then every copied
-file is made readable and writable for group 0, OpenShift's convention for arbitrary UIDs.
+file is made readable and writable for group 0, OpenShift's convention for arbitrary UIDs
+(symlinks are left alone: chmod would follow them into the image's read-only files).
 Both configuration files are removed before the chart's is copied: Flink >= 1.19 prefers
 config.yaml over flink-conf.yaml, so a leftover image file would win over the chart's.
 */}}
@@ -199,7 +200,7 @@ config.yaml over flink-conf.yaml, so a leftover image file would win over the ch
       cp -R /opt/flink/conf/. /work/conf/
       rm -f /work/conf/flink-conf.yaml /work/conf/config.yaml
       cp /config/* /work/conf/
-      find /work/lib /work/plugins /work/conf -mindepth 1 -exec chmod g+rwX {} +
+      find /work/lib /work/plugins /work/conf -mindepth 1 ! -type l -exec chmod g+rwX {} +
   securityContext:
     {{- include "flink-cdc.containerSecurityContext" . | nindent 4 }}
   volumeMounts:
