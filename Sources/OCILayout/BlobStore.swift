@@ -22,6 +22,21 @@ public struct BlobStore: Sendable {
                 throw LayoutError.io(path: directory, operation: "mkdir", errno: EACCES)
             }
         }
+        // Downloads a killed run left half done: nobody will finish them.
+        WorkInProgress.sweepIngests(in: "\(root)/ingest")
+    }
+
+    /// Moves a blob that failed its digest out of the way (to `damaged/`, kept for a look, not
+    /// used again), so the next fetch puts a good copy in its place. Returns where it went.
+    @discardableResult
+    public func moveAside(_ digest: Digest) throws -> String {
+        let directory = "\(root)/damaged"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let target = "\(directory)/\(digest.encoded).\(Int(Date().timeIntervalSince1970))-\(getpid())"
+        guard rename(path(for: digest), target) == 0 else {
+            throw LayoutError.io(path: path(for: digest), operation: "rename", errno: errno)
+        }
+        return target
     }
 
     public func path(for digest: Digest) -> String {
@@ -51,7 +66,11 @@ public struct BlobStore: Sendable {
     /// Stores a file that `body` writes (a packaged chart, say) under the digest of what it wrote.
     public func store(writing body: (FileDescriptor) throws -> Void) throws -> (Digest, Int64) {
         let temporary = "\(root)/ingest/\(getpid())-\(UUID().uuidString)"
-        defer { unlink(temporary) }
+        WorkInProgress.shared.add(temporary)
+        defer {
+            unlink(temporary)
+            WorkInProgress.shared.remove(temporary)
+        }
         do {
             let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
             try body(file)
@@ -78,6 +97,18 @@ public struct BlobStore: Sendable {
     }
 }
 
+/// A cached blob whose bytes no longer hash to its name (a disk that rotted, a hand that
+/// edited): the pack that found it moves it aside and fetches it again.
+public struct CachedBlobDamaged: Error, CustomStringConvertible {
+    public let digest: Digest
+    public let path: String
+    public let actual: Digest
+
+    public var description: String {
+        "\(path): the cached blob hashes to \(actual), not to \(digest); it was damaged in the cache"
+    }
+}
+
 /// A blob being written into a `BlobStore`: bytes are hashed as they are written, and the blob
 /// is published under its digest by `commit` only if the hash and size are what was expected.
 public final class BlobIngest {
@@ -93,10 +124,14 @@ public final class BlobIngest {
         self.store = store
         self.checksum = checksum.map(ChecksumHasher.init)
         self.temporaryPath = "\(store.root)/ingest/\(getpid())-\(UUID().uuidString)"
+        WorkInProgress.shared.add(temporaryPath)
         self.file = try FileDescriptor(path: temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL)
     }
 
-    deinit { if !committed { unlink(temporaryPath) } }
+    deinit {
+        if !committed { unlink(temporaryPath) }
+        WorkInProgress.shared.remove(temporaryPath)
+    }
 
     /// Bytes written so far: where a resumed download continues from.
     public var bytesWritten: Int64 { hasher.byteCount }

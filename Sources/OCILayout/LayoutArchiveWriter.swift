@@ -32,16 +32,28 @@ public enum LayoutArchiveWriter {
     public static let layoutDocument = Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
 
     /// Writes to a temporary name beside `path` and renames it only when complete and synced.
-    /// Each blob taken from the store is re-hashed on its way into the tar, so a damaged cache
-    /// can never produce a bundle that looks whole; `fresh` names blobs that were hashed as they
-    /// arrived in this same run and need no second look. Returns the SHA-256 of the whole tar.
+    /// Returns the SHA-256 of the whole tar.
     @discardableResult
     public static func write(
         _ contents: LayoutContents, from store: BlobStore, to path: String, fresh: Set<Digest> = [],
         progress: (Int64) -> Void = { _ in }
     ) throws -> Digest {
+        let (pending, digest) = try prepare(contents, from: store, to: path, fresh: fresh, progress: progress)
+        try pending.publish()
+        return digest
+    }
+
+    /// Writes and syncs the tar under a temporary name beside `path`, leaving the rename to the
+    /// caller (who puts the checksum file beside it in the right order). Each blob taken from the
+    /// store is re-hashed on its way into the tar, so a damaged cache can never produce a bundle
+    /// that looks whole (`CachedBlobDamaged` names it); `fresh` names blobs that were hashed as
+    /// they arrived in this same run and need no second look.
+    public static func prepare(
+        _ contents: LayoutContents, from store: BlobStore, to path: String, fresh: Set<Digest> = [],
+        progress: (Int64) -> Void = { _ in }
+    ) throws -> (PendingFile, Digest) {
         let archiveHasher = SHA256Hasher()
-        try AtomicFile.write(to: path) { file in
+        let (pending, _) = try AtomicFile.prepare(to: path) { file in
             let tar = try TarWriter(file: file, hasher: archiveHasher)
             try tar.addFile(LayoutPath.layoutFileName, contents: Array(layoutDocument))
             try tar.addFile(LayoutPath.indexFileName, contents: Array(try contents.indexDocument()))
@@ -67,11 +79,11 @@ public enum LayoutArchiveWriter {
                 guard recheck else { continue }
                 let actual = hasher.finalize()
                 guard actual == digest else {
-                    throw LayoutError.digestMismatch(path: source.path, expected: digest.description, actual: actual.description)
+                    throw CachedBlobDamaged(digest: digest, path: source.path, actual: actual)
                 }
             }
             try tar.finish()
         }
-        return archiveHasher.finalize()
+        return (pending, archiveHasher.finalize())
     }
 }

@@ -15,6 +15,7 @@ struct Airgap: AsyncParsableCommand {
     )
 
     static func main() async {
+        Interrupts.install()
         do {
             var command = try parseAsRoot(ProcessArguments.current)
             if var asyncCommand = command as? AsyncParsableCommand {

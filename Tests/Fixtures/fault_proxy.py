@@ -48,7 +48,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def record(self, status, role):
         log({"role": role, "method": self.command, "path": self.path, "status": status,
              "authorization": self.headers.get("Authorization", "").split(" ")[0],
-             "range": self.headers.get("Range")})
+             "range": self.headers.get("Range"), "length": int(self.headers.get("Content-Length") or 0)})
 
     def do_GET(self):
         self.handle_any()
@@ -153,6 +153,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def forward(self, path, role, drop_after=None):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if body is not None and len(body) < length:
+            # The client went away mid-body: like a buffering ingress, pass nothing on.
+            log({"role": role, "event": "client-gone", "method": self.command, "path": path, "received": len(body), "length": length})
+            self.close_connection = True
+            return
         upstream = http.client.HTTPConnection("127.0.0.1", args.upstream_port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")}
         upstream.request(self.command, path, body=body, headers=headers)

@@ -203,7 +203,12 @@ enum BundleGraph {
         }
         guard let data = snapshot.documents[descriptor.digest],
               case .index(let index)? = try? ManifestDocument(decoding: data, mediaType: descriptor.mediaType) else { return [] }
-        return index.manifests.filter { MediaType.isManifest($0.mediaType) }
+        // A nested index (carried whole with `platforms: all`) contributes its own manifests, as
+        // the lock lists them. The graph walk has bounded the nesting already.
+        return index.manifests.flatMap { child -> [Descriptor] in
+            if MediaType.isManifest(child.mediaType) { return [child] }
+            return MediaType.isIndex(child.mediaType) ? platformManifests(of: child, snapshot: snapshot) : []
+        }
     }
 
     private static func visit(

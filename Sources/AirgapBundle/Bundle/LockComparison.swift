@@ -29,8 +29,17 @@ public struct LockDifference: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(place): \(problem)" }
 
-    /// The first difference, as `verify` reports it.
-    public var defect: LayoutDefect { LayoutDefect(entry: place, problem: problem) }
+    /// What the operator does about it.
+    public var fix: String {
+        switch kind {
+        case .unpinned: return "lock it on a connected host"
+        case .lockVersusLock: return "check the bundle with the lock it was packed from, or pack it again"
+        default: return "the bundle and this lock do not belong together: pack the bundle again from its lock"
+        }
+    }
+
+    /// The first difference, as `verify` reports it: one line, the place, the problem, the fix.
+    public var defect: LayoutDefect { LayoutDefect(entry: place, problem: "\(problem); \(fix)") }
 }
 
 /// Every field of a lock against a bundle, and a lock against another lock field by field: the

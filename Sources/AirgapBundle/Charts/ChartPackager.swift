@@ -123,6 +123,8 @@ public enum ChartPackager {
                 guard lstat("\(directory)/\(path)", &info) == 0 else { throw ChartError.unreadable("\(directory)/\(path)", "lstat failed") }
                 let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
                 if ignore.ignores(path, isDirectory: isDirectory) { continue }
+                // A temporary file of a write in progress (or of a killed one) is never content.
+                if WorkInProgress.isPartialName(name) { continue }
                 if (info.st_mode & S_IFMT) == S_IFLNK { throw ChartError.symbolicLink("\(directory)/\(path)") }
                 if isDirectory { try walk(path) } else if (info.st_mode & S_IFMT) == S_IFREG { result.append(path) }
             }

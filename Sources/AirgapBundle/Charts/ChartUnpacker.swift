@@ -70,8 +70,10 @@ public struct ChartUnpacker {
         guard FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory) else { return }
         guard isDirectory.boolValue else { throw UnpackError.destinationTaken(path: destination, problem: "exists and is not a folder") }
         struct ChartHeader: Decodable { var name: String? }
+        // Checked first like every YAML input: Yams would overflow the stack on deep nesting.
         let header = FileManager.default.contents(atPath: "\(destination)/Chart.yaml")
-            .flatMap { try? YAMLDecoder().decode(ChartHeader.self, from: $0) }
+            .map { String(decoding: $0, as: UTF8.self) }
+            .flatMap { text in (try? YAMLInput.check(text, source: "Chart.yaml")).flatMap { try? YAMLDecoder().decode(ChartHeader.self, from: text) } }
         guard header?.name == chartName else {
             throw UnpackError.destinationTaken(path: destination, problem: "exists and is not the \(chartName) chart (its Chart.yaml does not name it), so it is not replaced")
         }

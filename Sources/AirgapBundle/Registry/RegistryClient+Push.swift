@@ -61,9 +61,15 @@ extension RegistryClient {
         if size > chunkSize, let sessions, let saved = sessions.load(registry: endpoint.name, repository: repository, digest: digest) {
             sessions.remove(registry: endpoint.name, repository: repository, digest: digest)
             if let (location, offset) = try? sessionStatus(saved, repository: repository), offset > 0, offset < size {
-                try progress(offset)
-                return .sent(bytes: try finishChunked(source, repository: repository, location: location, offset: offset,
-                                                      chunkSize: chunkSize, sessions: sessions, progress: progress), resumed: true)
+                do {
+                    let sent = try finishChunked(source, repository: repository, location: location, offset: offset,
+                                                 chunkSize: chunkSize, sessions: sessions, progress: progress)
+                    try progress(offset)
+                    return .sent(bytes: sent, resumed: true)
+                } catch is RegistryError {
+                    // The registry kept something else than what was recorded (the closing PUT
+                    // said the digest does not match): this blob goes up again, from zero.
+                }
             }
         }
         var start = endpoint.url("/v2/\(repository)/blobs/uploads/")
@@ -145,7 +151,10 @@ extension RegistryClient {
         let status = try send(HTTPRequest(method: "GET", url: url), repository: repository, actions: "pull,push")
         guard status.status == 204, let range = status.header("range"),
               let end = range.split(separator: "-").last.flatMap({ Int64($0) }) else { return nil }
-        return (try location(of: status, relativeTo: url) ?? url, end + 1)
+        // distribution answers `0-0` for an empty session as for one holding one byte: only the
+        // record can tell them apart.
+        let held = range == "0-0" ? min(saved.offset, 1) : end + 1
+        return (try location(of: status, relativeTo: url) ?? url, held)
     }
 
     /// A new upload session (POST), returning where to send the blob.

@@ -45,7 +45,26 @@ public struct Packer: Sendable {
 
     var cache: BlobStore { resolver.cache }
 
+    /// Damaged cache blobs healed in one pack before it gives up: each is moved aside and
+    /// fetched again, so only a cache that keeps rotting under us runs out.
+    static let healingLimit = 8
+
     public func pack(_ spec: BundleSpec, specPath: String, lockPath: String, to output: String) async throws -> PackSummary {
+        var healed = 0
+        while true {
+            do {
+                return try await packOnce(spec, specPath: specPath, lockPath: lockPath, to: output)
+            } catch let damaged as CachedBlobDamaged where healed < Self.healingLimit {
+                // The cache is only a cache: the blob goes aside and the pack starts over, which
+                // fetches it again (a layer from its registry, a JAR from Maven, a chart rebuilt).
+                let aside = try cache.moveAside(damaged.digest)
+                resolver.log("cache: \(LayoutPath.blobName(damaged.digest)) hashed to \(damaged.actual.short), not to its name; moved aside to \(aside) and fetched again")
+                healed += 1
+            }
+        }
+    }
+
+    private func packOnce(_ spec: BundleSpec, specPath: String, lockPath: String, to output: String) async throws -> PackSummary {
         let resolved: ResolvedBundle
         let lockData: Data
         let lockCreated: Bool
@@ -109,12 +128,12 @@ public struct Packer: Sendable {
         }
         let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock)
         let writeProgress = TransferProgress(label: "write", total: sizes.values.reduce(0, +), enabled: progress.isEnabled)
-        let checksum = try await offload {
-            try LayoutArchiveWriter.write(contents, from: cache, to: output, fresh: Set(missing.map(\.descriptor.digest)),
-                                          progress: writeProgress.advance)
+        let fresh = Set(missing.map(\.descriptor.digest))
+        let (tarball, checksum) = try await offload {
+            try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: writeProgress.advance)
         }
         writeProgress.finish()
-        try BundleChecksum.write(checksum, for: output)
+        try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(checksum, for: output))
         let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(
             output: output, sha256: checksum.description, bytes: FileDescriptor.size(atPath: output) ?? 0, lock: "", lockCreated: false,
@@ -149,24 +168,3 @@ public struct Packer: Sendable {
     }
 }
 
-/// The `<bundle>.sha256` file beside a bundle, in `sha256sum -c` format, so the tarball can be
-/// checked on any machine, with or without airgap, before it is even opened.
-public enum BundleChecksum {
-    public static func path(for bundle: String) -> String { bundle + ".sha256" }
-
-    public static func write(_ digest: Digest, for bundle: String) throws {
-        let line = "\(digest.encoded)  \(URL(fileURLWithPath: bundle).lastPathComponent)\n"
-        try AtomicFile.write(Data(line.utf8), to: path(for: bundle))
-    }
-
-    /// The digest the checksum file records, or nil when there is no such file.
-    public static func read(for bundle: String) throws -> Digest? {
-        let path = path(for: bundle)
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let hex = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first,
-              let digest = try? Digest(algorithm: .sha256, encoded: String(hex))
-        else { throw LayoutDefect(entry: path, problem: "not a sha256sum line; delete it or pack again") }
-        return digest
-    }
-}
