@@ -36,10 +36,13 @@ fi
 $build_only && exit 0
 
 # Helm's engine for the chart tests: helm-sdkpy (Helm v4 as a library; Python >= 3.12) and
-# kubernetes-validate, from PyPI, in a venv beside the build (.build-py/, ignored by git).
+# kubernetes-validate; for the supply-chain tests, `cryptography` (writes cosign-format
+# signatures, an implementation independent of airgap's) and cyclonedx-python-lib (validates the
+# SBOM against CycloneDX 1.5's JSON schema). From PyPI, in a venv beside the build (.build-py/,
+# ignored by git).
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.build-py/venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy, kubernetes_validate' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy, kubernetes_validate, cryptography, cyclonedx.validation.json' 2>/dev/null; then
   python312=""
   for candidate in "${HOME:-/root}"/.pyenv/versions/3.1[2-9]*/bin/python3 python3.13 python3.12 python3; do
     if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
@@ -52,5 +55,6 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy, ku
     exit 1
   fi
   "$python312" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "helm-sdkpy==0.1.32" "kubernetes-validate==1.37.0" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check "helm-sdkpy==0.1.32" "kubernetes-validate==1.37.0" \
+    "cryptography==50.0.2" "cyclonedx-python-lib[json-validation]==11.12.0" >&2
 fi

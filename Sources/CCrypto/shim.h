@@ -1,4 +1,9 @@
 #ifndef AIRGAP_CCRYPTO_SHIM_H
 #define AIRGAP_CCRYPTO_SHIM_H
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/rsa.h>
+#include <openssl/err.h>
+#include <openssl/bio.h>
 #endif

@@ -39,7 +39,10 @@ public struct Lockfile: Codable, Equatable, Sendable {
     /// where the entry is still unresolved).
     public var bundleEntries: [String: Pin?] {
         var entries: [String: Pin?] = [:]
-        for image in images { entries[image.reference] = .some(image.bundled) }
+        for image in images {
+            entries[image.reference] = .some(image.bundled)
+            for artifact in image.signatures ?? [] { entries[artifact.reference] = .some(artifact.bundled) }
+        }
         for jar in jars { entries[jar.reference] = .some(jar.bundled) }
         for chart in charts { entries[chart.reference] = .some(chart.bundled) }
         return entries
@@ -85,8 +88,15 @@ public struct LockedImage: Codable, Equatable, Sendable {
     public var size: Int64?
     /// Why there is no pin yet (e.g. the seed lock, written where the registry cannot be reached).
     public var unresolved: String?
+    /// Signatures, attestations, SBOMs and referrers carried with the image; nil when they were
+    /// not looked for (`--no-signatures`, or a lock written before airgap carried them).
+    public var signatures: [LockedSignature]?
+    /// The cosign signatures checked with the spec's key when the lock was written: one for the
+    /// image's digest, or one per platform manifest when the index was narrowed.
+    public var verifiedBy: [LockedKeyCheck]?
 
-    public init(reference: String, platforms: String, upstream: Pin?, bundled: Pin?, manifests: [LockedPlatformManifest], size: Int64?, unresolved: String? = nil) {
+    public init(reference: String, platforms: String, upstream: Pin?, bundled: Pin?, manifests: [LockedPlatformManifest], size: Int64?,
+                unresolved: String? = nil, signatures: [LockedSignature]? = nil, verifiedBy: [LockedKeyCheck]? = nil) {
         self.reference = reference
         self.platforms = platforms
         self.upstream = upstream
@@ -94,6 +104,45 @@ public struct LockedImage: Codable, Equatable, Sendable {
         self.manifests = manifests
         self.size = size
         self.unresolved = unresolved
+        self.signatures = signatures.map { $0.sorted { $0.reference < $1.reference } }
+        self.verifiedBy = verifiedBy
+    }
+}
+
+/// A cosign artifact or referrers index found beside an image, carried as its own bundle entry
+/// named `<registry>/<repository>:<tag>`, the tag being where it lives upstream.
+public struct LockedSignature: Codable, Equatable, Sendable {
+    public var kind: Cosign.ArtifactKind
+    /// The manifest of the image it is about (the image's own digest or a platform manifest).
+    public var subject: Digest
+    /// The bundle's ref name: the image's repository and the artifact's tag.
+    public var reference: String
+    /// The artifact's manifest (or, for referrers, the index listing them).
+    public var bundled: Pin
+
+    public init(kind: Cosign.ArtifactKind, subject: Digest, reference: String, bundled: Pin) {
+        self.kind = kind
+        self.subject = subject
+        self.reference = reference
+        self.bundled = bundled
+    }
+}
+
+/// Which key accepted an image: the lock records it, the bundle carries the signature.
+public struct LockedKeyCheck: Codable, Equatable, Sendable {
+    /// `sha256:` of the DER public key.
+    public var key: String
+    public var keyType: EVPKey.Kind
+    /// The digest the verified signature signs.
+    public var digest: Digest
+    /// The `.sig` entry holding the signature that verified.
+    public var signature: String
+
+    public init(key: String, keyType: EVPKey.Kind, digest: Digest, signature: String) {
+        self.key = key
+        self.keyType = keyType
+        self.digest = digest
+        self.signature = signature
     }
 }
 

@@ -9,11 +9,16 @@ public struct LayoutContents: Sendable {
     public var blobs: [Digest: Int64]
     /// The lockfile to carry beside the layout, if any.
     public var lockFile: Data?
+    /// The lock's signature and the SBOM, carried beside it when present.
+    public var lockSignature: Data?
+    public var sbom: Data?
 
-    public init(entries: [Descriptor], blobs: [Digest: Int64], lockFile: Data? = nil) {
+    public init(entries: [Descriptor], blobs: [Digest: Int64], lockFile: Data? = nil, lockSignature: Data? = nil, sbom: Data? = nil) {
         self.entries = entries
         self.blobs = blobs
         self.lockFile = lockFile
+        self.lockSignature = lockSignature
+        self.sbom = sbom
     }
 
     /// `index.json` as written: entries sorted by reference name, canonical JSON.
@@ -60,6 +65,8 @@ public enum LayoutArchiveWriter {
             if let lock = contents.lockFile {
                 try tar.addDirectory("airgap")
                 try tar.addFile(LayoutPath.lockFileName, contents: Array(lock))
+                if let signature = contents.lockSignature { try tar.addFile(LayoutPath.lockSignatureName, contents: Array(signature)) }
+                if let sbom = contents.sbom { try tar.addFile(LayoutPath.sbomName, contents: Array(sbom)) }
             }
             try tar.addDirectory("blobs")
             let hasher = SHA256Hasher()

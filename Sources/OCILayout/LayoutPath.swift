@@ -8,10 +8,16 @@ public enum LayoutPath: Equatable, Sendable {
     public static let indexFileName = "index.json"
     /// A copy of the lockfile the bundle was packed from, beside the layout (see the README).
     public static let lockFileName = "airgap/bundle.lock"
+    /// cosign `sign-blob` format (base64 of the signature) over the exact bytes of the lock.
+    public static let lockSignatureName = "airgap/bundle.lock.sig"
+    /// CycloneDX 1.5 JSON describing what the lock pins.
+    public static let sbomName = "airgap/sbom.cdx.json"
 
     case layoutFile
     case indexFile
     case lockFile
+    case lockSignature
+    case sbom
     case directory(String)
     case blob(Digest)
 
@@ -24,6 +30,8 @@ public enum LayoutPath: Equatable, Sendable {
         case Self.layoutFileName: self = .layoutFile
         case Self.indexFileName: self = .indexFile
         case Self.lockFileName: self = .lockFile
+        case Self.lockSignatureName: self = .lockSignature
+        case Self.sbomName: self = .sbom
         case "", ".", "./", "blobs", "blobs/", "airgap", "airgap/": self = .directory(String(name))
         default:
             let parts = name.split(separator: "/", omittingEmptySubsequences: false)

@@ -21,6 +21,8 @@ public struct LayoutSnapshot: Sendable {
     public var layoutFile: Data?
     public var indexFile: Data?
     public var lockFile: Data?
+    public var lockSignature: Data?
+    public var sbom: Data?
     /// Blob sizes by digest; every digest here was checked against the blob's bytes.
     public var blobSizes: [Digest: Int64] = [:]
     /// Where each blob's bytes start in the tar, for readers that come back for one blob. Taken
@@ -131,6 +133,8 @@ public enum LayoutScanner {
             case .layoutFile: snapshot.layoutFile = kept
             case .indexFile: snapshot.indexFile = kept
             case .lockFile: snapshot.lockFile = kept
+            case .lockSignature: snapshot.lockSignature = kept
+            case .sbom: snapshot.sbom = kept
             case .blob(let digest):
                 guard actual == digest else {
                     throw LayoutDefect(entry: header.name, problem: "content hashes to \(actual), not to its name; the blob was altered or damaged")

@@ -31,8 +31,8 @@ struct Extract: AsyncParsableCommand {
             say("chart \(summary.reference) -> \(summary.output)/ (\(summary.files) files, archive \(summary.digest))")
         case .jar:
             say("jar \(summary.reference) -> \(summary.output) (sha256 \(summary.digest.dropFirst("sha256:".count)))")
-        case .image:
-            say("image \(summary.reference) -> OCI layout \(summary.output) (\(summary.files) files written); read it as oci:\(summary.output):\(summary.layoutReference ?? summary.reference)")
+        case .image, .signature:
+            say("\(summary.kind.rawValue) \(summary.reference) -> OCI layout \(summary.output) (\(summary.files) files written); read it as oci:\(summary.output):\(summary.layoutReference ?? summary.reference)")
         }
     }
 }

@@ -78,6 +78,12 @@ struct ResolveOptions: ParsableArguments {
     @Flag(name: .customLong("allow-unverified"), help: "Accept JARs and charts for which no checksum is published (the lock records them as unverified).")
     var allowUnverified = false
 
+    @Flag(name: .customLong("no-signatures"), help: "Do not look for or carry cosign signatures, attestations, SBOMs and OCI referrers of the images.")
+    var noSignatures = false
+
+    @Option(name: .customLong("verify-key"), help: ArgumentHelp("Accept an image only when a cosign signature over its digest verifies with this PEM public key (ECDSA P-256, RSA, Ed25519); for every image, as well as images[].verify.key.", valueName: "FILE"))
+    var verifyKey: String?
+
     @OptionGroup var registry: RegistryOptions
 
     var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
@@ -97,8 +103,14 @@ struct ResolveOptions: ParsableArguments {
         let bundleSpec = try BundleSpec.load(path: spec)
         let pool = try registry.pool(specMirrors: bundleSpec.mirrors, log: log)
         let store = try BlobStore(root: cache ?? Self.defaultCache())
-        return (bundleSpec, BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
-                                           allowUnverified: allowUnverified, log: log))
+        var resolver = BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
+                                      allowUnverified: allowUnverified, log: log)
+        resolver.signatures = !noSignatures
+        if let verifyKey {
+            _ = try VerificationKey(path: verifyKey)
+            resolver.verifyKey = verifyKey
+        }
+        return (bundleSpec, resolver)
     }
 
     static func defaultCache() -> String {
@@ -140,4 +152,9 @@ let logToStderr: @Sendable (String) -> Void = { line in
 /// registry, a repository or a bundle may hold escape sequences, CR/LF or NUL.
 func say(_ line: String) {
     print(TerminalText.escape(line))
+}
+
+extension BundleEntry.Kind {
+    /// The kind as a column of `pack` and `push` output: padded, never cut short.
+    var label: String { rawValue.count >= 9 ? rawValue : rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) }
 }

@@ -42,6 +42,9 @@ struct Pack: AsyncParsableCommand {
     @Option(help: "Blobs downloaded at once.")
     var jobs = 4
 
+    @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign the bundle's lock with this PEM private key (mode 600) into airgap/bundle.lock.sig, in cosign sign-blob format.", valueName: "KEY.pem"))
+    var signKey: String?
+
     @OptionGroup var options: ResolveOptions
     @OptionGroup var outputOptions: OutputOptions
 
@@ -50,15 +53,19 @@ struct Pack: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The key is checked before anything is downloaded.
+        let key = try signKey.map(SigningKey.init(path:))
         let (spec, resolver) = try options.resolver(log: logToStderr)
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
-        let summary = try await Packer(resolver: resolver, jobs: jobs, progress: progress)
+        let summary = try await Packer(resolver: resolver, jobs: jobs, progress: progress, signKey: key)
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
         if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         for entry in summary.entries {
-            say("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
+            say("\(entry.kind.label) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
         }
+        if let key { say("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
+        say("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
         if summary.lockCreated { say("wrote \(summary.lock)") }
         say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
     }

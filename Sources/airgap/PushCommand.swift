@@ -80,6 +80,9 @@ struct Push: AsyncParsableCommand {
 
     @OptionGroup var transfer: TransferOptions
 
+    @Option(help: ArgumentHelp("Refuse, before any write, a bundle whose airgap/bundle.lock.sig does not verify with this PEM public key.", valueName: "PUB.pem"))
+    var key: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -122,6 +125,7 @@ struct Push: AsyncParsableCommand {
         options.chartOut = chartOut
         options.maxPathComponents = maxPathComponents
         options.chunkSize = chunkSize
+        options.key = try key.map(VerificationKey.init(path:))
         options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
         let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
@@ -132,7 +136,7 @@ struct Push: AsyncParsableCommand {
             summary.plan.forEach(say)
             return
         }
-        for entry in summary.entries { say("\(entry.kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(entry.target)") }
+        for entry in summary.entries { say("\(entry.kind.label) \(entry.target)") }
         for stray in summary.strayJars where !summary.jarsPruned.contains(stray) {
             say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
         }

@@ -14,27 +14,31 @@ struct Verify: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also check that the bundle holds exactly what this lockfile pins.", valueName: "PATH"))
     var lock: String?
 
+    @Option(help: ArgumentHelp("Require airgap/bundle.lock.sig to verify with this PEM public key (what pack --sign-key signed with).", valueName: "PUB.pem"))
+    var key: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
         let progress = TransferProgress(label: "verify", enabled: outputOptions.showProgress)
+        let publicKey = try key.map(VerificationKey.init(path:))
         var external: (lock: Lockfile, path: String)?
         if let lock {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
             external = (parsed, lock)
         }
-        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external)
+        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external, key: publicKey)
         if outputOptions.json { return try outputOptions.printJSON(verified) }
         let counts = Dictionary(grouping: verified.entries, by: \.kind).mapValues(\.count)
-        let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart)].compactMap { label, kind in
+        let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart), ("signature artifact", .signature)].compactMap { label, kind in
             counts[kind].map { "\($0) \(label)\($0 == 1 ? "" : "s")" }
         }.joined(separator: ", ")
         // Which lock the entries were checked against: the one inside the bundle travels with it
         // (and could be altered with it), so say so, and whether a lock of the operator's own was used.
         let locks = verified.lockChecked.map { $0 == LayoutPath.lockFileName ? "\($0) (inside the bundle)" : $0 }
         let lockLine = locks.isEmpty ? "no lock (not packed by airgap)"
-            : "matches " + locks.joined(separator: " and ") + (lock == nil ? "; pass --lock with your own copy to guard against tampering" : "")
-        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine)")
+            : "matches " + locks.joined(separator: " and ") + (lock == nil && key == nil ? "; pass --lock with your own copy, or --key with the signer's public key, to guard against tampering" : "")
+        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine); bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
     }
 }
 
@@ -63,7 +67,8 @@ struct Inspect: AsyncParsableCommand {
         if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
         // Escaped before the widths are measured: a name from the bundle may hold escapes.
         let rows = verified.entries.map { entry in
-            [entry.kind.rawValue, TerminalText.escape(entry.reference), entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
+            [entry.artifact.map { "\(entry.kind.rawValue):\($0)" } ?? entry.kind.rawValue,
+             TerminalText.escape(entry.reference), entry.kind == .image ? entry.platforms.joined(separator: ",") : "-",
              ByteCount.format(entry.bytes), entry.digest]
         }
         let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
@@ -71,6 +76,10 @@ struct Inspect: AsyncParsableCommand {
         for row in [header] + rows {
             say(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
+        }
+        // Bundles packed before airgap signed and described them print as they always did.
+        if verified.bundleSignature != "absent" || verified.sbom != "absent" {
+            say("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
         }
     }
 }

@@ -133,6 +133,20 @@ final class ChartBootstrapTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("job.sql sets pipeline.name"), run.stderr)
     }
 
+    /// What makes Kubernetes replace the JobManager on `helm upgrade` is its pod template.
+    func testConfigurationChangeReplacesTheJobManagerAndScalingDoesNot() throws {
+        func template(_ values: [String: Any]) throws -> String {
+            let deployment = try XCTUnwrap(try ChartRenders.render(values).object("Deployment", "flink-cdc-jobmanager"))
+            let template = (deployment["spec"] as? [String: Any])?["template"] ?? [:]
+            return String(decoding: try JSONSerialization.data(withJSONObject: template, options: .sortedKeys), as: UTF8.self)
+        }
+        let base = try template([:])
+        XCTAssertEqual(try template(try ChartRenders.ciValues("spec-scale-taskmanagers-values.yaml")), base)
+        XCTAssertNotEqual(try template(["flinkConfiguration": ["execution.checkpointing.interval": "30000"]]), base,
+                          "a configuration change restarts the JobManager (checksum in its pod template)")
+        XCTAssertNotEqual(try template(["taskmanager": ["slots": 4]]), base, "slots live in the shared configuration too")
+    }
+
     /// Jobs are immutable: the bootstrap Job's name carries the hash of what its run depends on.
     func testBootstrapJobIsRenamedExactlyWhenItsRunWouldDiffer() throws {
         func name(_ values: [String: Any]) throws -> String {

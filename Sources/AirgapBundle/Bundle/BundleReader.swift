@@ -175,7 +175,7 @@ enum BundleGraph {
             var descriptor = entry
             descriptor.annotations = nil
             items.append(BundleItem(
-                kind: kind(of: entry, snapshot: snapshot), reference: name, descriptor: descriptor,
+                kind: kind(of: entry, named: name, snapshot: snapshot), reference: name, descriptor: descriptor,
                 platformManifests: platformManifests(of: entry, snapshot: snapshot), platforms: platforms, blobs: blobs,
                 bytes: blobs.reduce(0) { $0 + (snapshot.blobSizes[$1] ?? 0) }))
         }
@@ -185,8 +185,10 @@ enum BundleGraph {
         return items
     }
 
-    /// A JAR (its artifact type), a chart (Helm's config type) or an image.
-    private static func kind(of descriptor: Descriptor, snapshot: LayoutSnapshot) -> BundleEntry.Kind {
+    /// A signature (named by cosign's or the referrers tag), a JAR (its artifact type), a chart
+    /// (Helm's config type) or an image.
+    private static func kind(of descriptor: Descriptor, named name: String, snapshot: LayoutSnapshot) -> BundleEntry.Kind {
+        if let tag = (try? Reference(parsing: name))?.tag, Cosign.parseTag(tag) != nil { return .signature }
         guard MediaType.isManifest(descriptor.mediaType), let data = snapshot.documents[descriptor.digest],
               case .manifest(let manifest)? = try? ManifestDocument(decoding: data, mediaType: descriptor.mediaType)
         else { return .image }

@@ -94,6 +94,14 @@ public enum LockComparison {
             guard let item = entry(image.reference, field: field, pin: image.bundled, unresolved: image.unresolved, kind: .image),
                   let bundled = image.bundled else { continue }
             compareImage(image, field: field, item: item, bundled: bundled, bundle: bundle, lockName: lockName) { add(.field, image.reference, $0) }
+            for artifact in image.signatures ?? [] {
+                let signatureField = "\(field).signatures[\(artifact.reference)]"
+                compareSignature(artifact, of: image, field: signatureField) { add(.field, artifact.reference, $0, place: lockName) }
+                _ = entry(artifact.reference, field: signatureField, pin: artifact.bundled, unresolved: nil, kind: .signature)
+            }
+            for check in image.verifiedBy ?? [] where !(image.signatures ?? []).contains(where: { $0.reference == check.signature && $0.kind == .signature && $0.subject == check.digest }) {
+                add(.field, image.reference, "\(field).verifiedBy: \(lockName) says \(check.signature) verified \(check.digest.short), but does not carry that signature", place: lockName)
+            }
         }
         for jar in lock.jars {
             let field = "jars[\(jar.coordinates)]"
@@ -112,11 +120,27 @@ public enum LockComparison {
             guard let item = entry(chart.reference, field: field, pin: chart.bundled, unresolved: chart.unresolved, kind: .chart) else { continue }
             compareChart(chart, field: field, item: item, bundle: bundle, lockName: lockName) { add(.field, chart.reference, $0) }
         }
-        let pinned = Set(lock.images.map(\.reference) + lock.jars.map(\.reference) + lock.charts.map(\.reference))
+        let pinned = Set(lock.images.flatMap { [$0.reference] + ($0.signatures ?? []).map(\.reference) }
+                         + lock.jars.map(\.reference) + lock.charts.map(\.reference))
         for item in bundle.items where !pinned.contains(item.reference) {
             add(.extra, item.reference, "holds \(item.reference), which \(lockName) does not pin")
         }
         return differences
+    }
+
+    /// A signature entry is about a manifest the image carries, under the tag cosign (or the
+    /// referrers schema) gives that manifest, in the image's repository.
+    private static func compareSignature(_ artifact: LockedSignature, of image: LockedImage, field: String, _ report: (String) -> Void) {
+        let carried = Set([image.bundled?.digest].compactMap { $0 } + image.manifests.map(\.digest))
+        if !carried.contains(artifact.subject) {
+            report("\(field).subject: \(artifact.subject) is not a manifest \(image.reference) carries")
+        }
+        guard let reference = try? Reference(parsing: artifact.reference), let imageReference = try? Reference(parsing: image.reference),
+              reference.name == imageReference.name, reference.tag == Cosign.tag(for: artifact.subject, kind: artifact.kind)
+        else {
+            report("\(field).reference: not \((try? Reference(parsing: image.reference))?.name ?? image.reference):\(Cosign.tag(for: artifact.subject, kind: artifact.kind)), where a \(artifact.kind.rawValue) of \(artifact.subject.short) lives")
+            return
+        }
     }
 
     private static func compareImage(_ image: LockedImage, field: String, item: BundleItem, bundled: Pin, bundle: BundleReader,

@@ -23,11 +23,15 @@ public struct ImageSpec: Hashable, Sendable {
     /// False when the spec named no platforms and the default (linux/amd64) applies: a
     /// single-platform image is then taken as it is, as skopeo and docker take it.
     public var platformsExplicit: Bool
+    /// `verify.key`: a PEM public key the image must carry a cosign signature from, resolved
+    /// against the spec's folder.
+    public var verifyKey: String?
 
-    public init(reference: Reference, platforms: PlatformSelection, platformsExplicit: Bool = true) {
+    public init(reference: Reference, platforms: PlatformSelection, platformsExplicit: Bool = true, verifyKey: String? = nil) {
         self.reference = reference
         self.platforms = platforms
         self.platformsExplicit = platformsExplicit
+        self.verifyKey = verifyKey
     }
 }
 
@@ -144,8 +148,16 @@ public struct BundleSpec: Sendable {
             if let text = item as? String { entry = ["ref": text] } else if let map = item as? [String: Any] { entry = map } else {
                 throw fail(key, "expected {ref: IMAGE, platforms: [...]}")
             }
-            for unknown in entry.keys where !["ref", "platforms"].contains(unknown) {
-                throw fail("\(key).\(unknown)", "unknown key; an image has ref and platforms")
+            for unknown in entry.keys where !["ref", "platforms", "verify"].contains(unknown) {
+                throw fail("\(key).\(unknown)", "unknown key; an image has ref, platforms and verify")
+            }
+            var verifyKey: String?
+            if let verify = entry["verify"] {
+                guard let map = verify as? [String: Any], let keyPath = map["key"] as? String, !keyPath.isEmpty,
+                      map.keys.allSatisfy({ $0 == "key" }) else {
+                    throw fail("\(key).verify", "expected {key: FILE.pub}, a PEM public key the image's cosign signature must verify with")
+                }
+                verifyKey = keyPath.hasPrefix("/") ? keyPath : URL(fileURLWithPath: directory).appendingPathComponent(keyPath).path
             }
             guard let refText = entry["ref"] as? String else { throw fail("\(key).ref", "missing; e.g. ref: docker.io/library/flink:1.17.1") }
             let reference: Reference
@@ -153,7 +165,7 @@ public struct BundleSpec: Sendable {
             guard seen.insert(reference).inserted else { throw fail("\(key).ref", "\(reference) is listed twice") }
             images.append(ImageSpec(reference: reference,
                                     platforms: try parsePlatforms(entry["platforms"], key: "\(key).platforms", fail: fail),
-                                    platformsExplicit: entry["platforms"] != nil))
+                                    platformsExplicit: entry["platforms"] != nil, verifyKey: verifyKey))
         }
 
         var mirrors: [String: URL] = [:]

@@ -66,7 +66,7 @@ public struct ArtifactDetail: Codable, Sendable {
         let top = entry.descriptor
         try visit(top)
         switch entry.kind {
-        case .image:
+        case .image, .signature:
             break
         case .jar:
             let (manifest, layer) = try Extractor.artifactLayer(entry, top: top, layout: layout, mediaType: ArtifactManifests.jarMediaType)

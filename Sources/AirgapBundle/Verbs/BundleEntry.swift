@@ -4,7 +4,7 @@ import Manifests
 /// One `index.json` entry of a bundle, and everything it brings: the documents (manifests,
 /// indexes, small configs) held in memory, and the blobs to take from the cache or a registry.
 public struct BundleEntry: Sendable {
-    public enum Kind: String, Codable, Sendable { case image, jar, chart }
+    public enum Kind: String, Codable, Sendable { case image, jar, chart, signature }
 
     public var kind: Kind
     /// The entry's `org.opencontainers.image.ref.name`.

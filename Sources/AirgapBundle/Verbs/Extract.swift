@@ -51,7 +51,8 @@ public struct Extractor: Sendable {
             switch entry.kind {
             case .chart: return try extractChart(entry, top: top, layout: layout, lock: lock, output: output)
             case .jar: return try extractJar(entry, top: top, layout: layout, lock: lock, output: output)
-            case .image: return try extractImage(entry, top: top, layout: layout, output: output)
+            // A signature artifact or referrers index is an OCI manifest or index: a layout too.
+            case .image, .signature: return try extractImage(entry, top: top, layout: layout, output: output)
             }
         }
     }
@@ -140,7 +141,7 @@ public struct Extractor: Sendable {
         named.annotations = [AnnotationKey.refName: entry.reference]
         index.manifests.append(named)
         try AtomicFile.write(try JSONEncoder.canonical().encode(index), to: "\(output)/\(LayoutPath.indexFileName)")
-        return ExtractSummary(kind: .image, reference: entry.reference, digest: top.digest.description, output: output,
+        return ExtractSummary(kind: entry.kind, reference: entry.reference, digest: top.digest.description, output: output,
                               layoutReference: entry.reference, files: files + 1)
     }
 

@@ -17,6 +17,10 @@ public struct ResolvedImage: Sendable {
     public var blobs: [Descriptor]
     /// The platform manifests carried, with their platform as the index names it.
     public var platformManifests: [Descriptor]
+    /// Signatures, attestations, SBOMs and referrers found beside it; nil when not looked for.
+    public var signatures: [ResolvedSignature]? = nil
+    /// The signatures that verified with the image's key, when it has one.
+    public var keyChecks: [LockedKeyCheck]? = nil
 }
 
 public enum ResolveError: Error, CustomStringConvertible {

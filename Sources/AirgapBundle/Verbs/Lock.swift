@@ -8,6 +8,7 @@ public enum LockError: Error, CustomStringConvertible {
     case unresolved(lock: String, entries: [(reference: String, reason: String)])
     case moved(reference: String, from: String, to: String)
     case missing(lock: String, reference: String)
+    case signaturesNotLocked(lock: String, reference: String)
 
     public var description: String {
         switch self {
@@ -22,6 +23,8 @@ public enum LockError: Error, CustomStringConvertible {
             return "\(reference) moved from \(from) to \(to); run `airgap lock` to accept"
         case .missing(let lock, let reference):
             return "\(lock) has no pin for \(reference); run `airgap lock`"
+        case .signaturesNotLocked(let lock, let reference):
+            return "\(lock) was written without signatures for \(reference), but its verify key needs them carried; run `airgap lock`"
         }
     }
 }
@@ -56,6 +59,28 @@ public enum LockfileStore {
         guard unresolved.isEmpty else { throw LockError.unresolved(lock: lockPath, entries: unresolved) }
     }
 
+    /// Signatures come and go upstream (an image re-signed, an attestation added): pack carries
+    /// exactly what the lock pins, or refuses.
+    static func checkSignatures(_ pin: LockedImage, against image: LockedImage, lockPath: String) throws {
+        switch (pin.signatures, image.signatures) {
+        case (nil, nil):
+            return
+        case (.some(let locked), nil):
+            guard locked.isEmpty else { throw SignatureError.signaturesSkipped(lock: lockPath, count: locked.count) }
+        case (nil, .some):
+            throw LockError.signaturesNotLocked(lock: lockPath, reference: image.reference)
+        case (.some(let locked), .some(let now)):
+            let lockedByReference = Dictionary(locked.map { ($0.reference, $0.bundled.digest) }, uniquingKeysWith: { first, _ in first })
+            let nowByReference = Dictionary(now.map { ($0.reference, $0.bundled.digest) }, uniquingKeysWith: { first, _ in first })
+            for (reference, digest) in nowByReference.sorted(by: { $0.key < $1.key }) where lockedByReference[reference] != digest {
+                throw LockError.moved(reference: reference, from: lockedByReference[reference]?.description ?? "nothing", to: digest.description)
+            }
+            for (reference, digest) in lockedByReference.sorted(by: { $0.key < $1.key }) where nowByReference[reference] == nil {
+                throw LockError.moved(reference: reference, from: digest.description, to: "nothing (gone upstream)")
+            }
+        }
+    }
+
     /// Compares what upstream serves now (`current`) with the pins; the first difference is
     /// thrown, naming both digests.
     public static func checkPins(_ locked: Lockfile, against current: Lockfile, lockPath: String) throws {
@@ -68,6 +93,7 @@ public enum LockfileStore {
             if let was = pin.bundled?.digest, let now = image.bundled?.digest, was != now {
                 throw LockError.moved(reference: image.reference, from: was.description, to: now.description)
             }
+            try checkSignatures(pin, against: image, lockPath: lockPath)
         }
         let lockedJars = Dictionary(locked.jars.map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
         for jar in current.jars {

@@ -36,11 +36,14 @@ public struct Packer: Sendable {
     /// How many blobs download at once.
     public var jobs: Int
     public var progress: TransferProgress
+    /// `--sign-key`: signs the lock into `airgap/bundle.lock.sig`.
+    public var signKey: SigningKey?
 
-    public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress) {
+    public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress, signKey: SigningKey? = nil) {
         self.resolver = resolver
         self.jobs = jobs
         self.progress = progress
+        self.signKey = signKey
     }
 
     var cache: BlobStore { resolver.cache }
@@ -126,13 +129,19 @@ public struct Packer: Sendable {
             descriptor.annotations = [AnnotationKey.refName: entry.reference]
             return descriptor
         }
-        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock)
+        // The SBOM and the signature are functions of the lock's bytes: written before the
+        // tarball, so a failure leaves nothing behind.
+        let sbom = try lock.map { try CycloneDX.document(for: Lockfile.decode($0, path: LayoutPath.lockFileName), lockData: $0) }
+        let signature = try lock.flatMap { data in try signKey.map { try BundleSignature.sign(data, with: $0) } }
+        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock, lockSignature: signature, sbom: sbom)
         let writeProgress = TransferProgress(label: "write", total: sizes.values.reduce(0, +), enabled: progress.isEnabled)
         let fresh = Set(missing.map(\.descriptor.digest))
         let (tarball, checksum) = try await offload {
             try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: writeProgress.advance)
         }
         writeProgress.finish()
+        // The SBOM beside the bundle first: when the tarball appears, so has its description.
+        if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
         try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(checksum, for: output))
         let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(

@@ -13,7 +13,10 @@ public struct ResolvedBundle: Sendable {
     public var unresolvedCharts: [(ChartSource, String)] = []
 
     public var entries: [BundleEntry] {
-        images.map(\.entry) + jars.map(ArtifactManifests.jar) + charts.map(\.entry)
+        // Two images of one repository at one digest share their signatures: one entry each.
+        var seen = Set<String>()
+        let signatures = images.flatMap { $0.signatures ?? [] }.filter { seen.insert($0.reference).inserted }.map(\.entry)
+        return images.map(\.entry) + signatures + jars.map(ArtifactManifests.jar) + charts.map(\.entry)
     }
 
     /// The lock that pins exactly this.
@@ -29,7 +32,7 @@ public struct ResolvedBundle: Sendable {
                             manifests: image.platformManifests.map {
                                 LockedPlatformManifest(platform: $0.platform?.description ?? "unspecified", digest: $0.digest, size: $0.size)
                             },
-                            size: image.totalSize)
+                            size: image.totalSize, signatures: image.signatures?.map(\.locked), verifiedBy: image.keyChecks)
             },
             jars: unresolvedJars.map { coordinate, url, reason in
                 LockedJar(coordinates: coordinate, url: url.withoutUserInfo.absoluteString, sha256: nil, size: nil, upstreamChecksum: nil,
@@ -61,6 +64,11 @@ public struct BundleResolver: Sendable {
     /// Record what cannot be resolved (an unreachable upstream) as unresolved instead of
     /// failing: for a lock written where upstreams are out of reach. Such a lock cannot pack.
     public var allowUnresolved: Bool = false
+    /// Look for signatures, attestations, SBOMs and referrers (off with `--no-signatures`).
+    public var signatures: Bool = true
+    /// `--verify-key`: every image must be signed with this key (a spec's `verify.key` is
+    /// checked as well).
+    public var verifyKey: String?
     public var log: @Sendable (String) -> Void
 
     public init(pool: RegistryPool, cache: BlobStore, mavenRepository: URL? = nil, allowUnverified: Bool = false,
@@ -85,8 +93,28 @@ public struct BundleResolver: Sendable {
             }
         }
         let imageResolver = ImageResolver(pool: pool)
+        let lockedImages = Dictionary((lock?.images ?? []).map { ($0.reference, $0) }, uniquingKeysWith: { first, _ in first })
         for image in spec.images {
-            if let resolved = try await attempt({ try imageResolver.resolve(image) }, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
+            // A lock written without signatures is followed: pack carries what the lock pins.
+            let lockSkipped = lockedImages[image.reference.description].map { $0.signatures == nil } ?? false
+            let keyPaths = [image.verifyKey, verifyKey].compactMap { $0 }
+            let keys = try keyPaths.map(VerificationKey.init(path:))
+            let findSignatures = (signatures && !lockSkipped) || !keys.isEmpty
+            let (pool, cache) = (self.pool, self.cache)
+            let work = { () throws -> ResolvedImage in
+                var resolved = try imageResolver.resolve(image)
+                guard findSignatures else { return resolved }
+                let client = pool.client(for: image.reference.registry)
+                let found = try SignatureFinder(client: client).find(for: resolved)
+                if !keys.isEmpty {
+                    let verifier = CosignVerifier(client: client, cache: cache)
+                    resolved.keyChecks = try keys.flatMap { try verifier.verify(resolved, signatures: found, with: $0) }
+                }
+                // A signature that was checked is carried, so the enclave can check it again.
+                resolved.signatures = (signatures && !lockSkipped) || !keys.isEmpty ? found : nil
+                return resolved
+            }
+            if let resolved = try await attempt(work, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
                 bundle.images.append(resolved)
             }
         }

@@ -13,6 +13,9 @@ public struct VerifiedEntry: Codable, Sendable {
     /// Bytes of every distinct blob the entry reaches, manifests included.
     public var bytes: Int64
     public var blobs: Int
+    /// For signature entries: `sig`, `att`, `sbom` or `referrers`, and the manifest it is about.
+    public var artifact: String?
+    public var subject: String?
 }
 
 /// What `verify` reports about a bundle it accepted: output only. Push, audit and extract work
@@ -26,17 +29,26 @@ public struct VerifiedBundle: Codable, Sendable {
     public var checksumFile: String
     /// What the bundle was checked against: `airgap/bundle.lock` inside it, and `--lock`.
     public var lockChecked: [String]
+    /// `airgap/bundle.lock.sig`: `verified with KEY (sha256:…)`, `present, not checked` (no
+    /// `--key`), or `absent`.
+    public var bundleSignature: String
+    /// `airgap/sbom.cdx.json`: `matches the lock` or `absent`.
+    public var sbom: String
 
-    public init(_ reader: BundleReader, lockChecked: [String]) {
+    public init(_ reader: BundleReader, lockChecked: [String], key: VerificationKey? = nil) {
         bundle = reader.path
         entries = reader.items.map { item in
-            VerifiedEntry(kind: item.kind, reference: item.reference, mediaType: item.descriptor.mediaType,
-                          digest: item.descriptor.digest.description, platforms: item.platforms, bytes: item.bytes, blobs: item.blobs.count)
+            let tag = item.kind == .signature ? (try? Reference(parsing: item.reference))?.tag.flatMap(Cosign.parseTag) : nil
+            return VerifiedEntry(kind: item.kind, reference: item.reference, mediaType: item.descriptor.mediaType,
+                                 digest: item.descriptor.digest.description, platforms: item.platforms, bytes: item.bytes, blobs: item.blobs.count,
+                                 artifact: tag?.kind.rawValue, subject: tag?.subject.description)
         }
         blobs = reader.snapshot.blobSizes.count
         bytes = reader.snapshot.totalBytes
         checksumFile = reader.checksumFile
         self.lockChecked = lockChecked
+        bundleSignature = reader.snapshot.lockSignature == nil ? "absent" : key.map { "verified with \($0.label)" } ?? "present, not checked (pass --key)"
+        sbom = reader.snapshot.sbom == nil ? "absent" : "matches the lock"
     }
 }
 
@@ -55,17 +67,33 @@ public struct BundleVerifier: Sendable {
 
     /// Opens the bundle and checks it and its locks; what push, audit and extract build on.
     /// With `thorough` false, large blobs are not hashed yet (`BundleReader.verifyRemainingBlobs`).
+    /// With `key`, the bundle must carry a signature over its lock that the key verifies.
     public func open(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true,
-                     checkingChecksumFile: Bool = true) async throws -> (BundleReader, lockChecked: [String]) {
+                     checkingChecksumFile: Bool = true, key: VerificationKey? = nil) async throws -> (BundleReader, lockChecked: [String]) {
         let reader = try await BundleReader.open(path, thorough: thorough, checkingChecksumFile: checkingChecksumFile, progress: progress)
+        if let key { try BundleSignature.verify(reader, with: key) }
         let checked = try Self.checkLocks(reader, external: external)
+        try Self.checkSBOM(reader)
         return (reader, checked)
     }
 
     public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true,
-                       checkingChecksumFile: Bool = true) async throws -> VerifiedBundle {
-        let (reader, checked) = try await open(path, lock: external, thorough: thorough, checkingChecksumFile: checkingChecksumFile)
-        return VerifiedBundle(reader, lockChecked: checked)
+                       checkingChecksumFile: Bool = true, key: VerificationKey? = nil) async throws -> VerifiedBundle {
+        let (reader, checked) = try await open(path, lock: external, thorough: thorough, checkingChecksumFile: checkingChecksumFile, key: key)
+        return VerifiedBundle(reader, lockChecked: checked, key: key)
+    }
+
+    /// The SBOM a bundle carries must be the one its lock makes, byte for byte: then the lock's
+    /// signature covers it too.
+    static func checkSBOM(_ reader: BundleReader) throws {
+        guard let sbom = reader.snapshot.sbom else { return }
+        guard let lock = reader.lock, let lockData = reader.lockData else {
+            throw LayoutDefect(entry: LayoutPath.sbomName, problem: "present without airgap/bundle.lock to describe; the bundle was altered")
+        }
+        let expected = try CycloneDX.document(for: lock, lockData: lockData)
+        guard sbom == expected else {
+            throw LayoutDefect(entry: LayoutPath.sbomName, problem: "does not describe airgap/bundle.lock as it is (\(sbom.count) bytes, the lock makes \(expected.count)); the bundle was altered after packing")
+        }
     }
 
     /// Every difference between the bundle and its locks, in the order verify reports them:

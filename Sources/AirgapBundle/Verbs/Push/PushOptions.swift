@@ -23,6 +23,9 @@ public struct PushOptions: Sendable {
     /// Where an interrupted chunked upload records its session, so the next run resumes it
     /// (see `UploadSessionStore`); nil keeps no record.
     public var uploadState: String?
+    /// `--key`: the bundle must carry a signature over its lock that this key verifies, or
+    /// nothing is written.
+    public var key: VerificationKey?
 
     public init(registry: String, prefix: String = "", flatten: Bool = false, jobs: Int = 3, dryRun: Bool = false,
                 chartDirectory: String? = nil, prune: Bool = false, openshiftManifests: String? = nil) {

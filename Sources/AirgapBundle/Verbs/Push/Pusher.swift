@@ -25,7 +25,7 @@ public struct Pusher: Sendable {
         // The graph, every document and every lock field, checked before anything else. Large
         // blobs are hashed below, before the first write.
         let (bundle, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false))
-            .open(bundlePath, lock: external, thorough: false)
+            .open(bundlePath, lock: external, thorough: false, key: options.key)
         let naming = options.naming
         var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
 
@@ -42,10 +42,13 @@ public struct Pusher: Sendable {
         }
 
         // Plan, and what the registry lacks (HEAD only).
-        let plan = try PushPlan(bundle, naming: naming)
+        var plan = try PushPlan(bundle, naming: naming)
+        try await ReferrersStep(client: client).adjust(&plan)
         summary.entries = plan.entries
         let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
-        let libs = try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
+        // Built before the first write (a bundle it cannot be built from stops the push with
+        // nothing sent), but not for a dry run, which writes nothing, not even a temporary file.
+        let libs = options.dryRun ? nil : try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
         summary.plan = PushPlan.describe(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
         if let chartOut { summary.plan.append(chartOut.plan) }
         if let chart { summary.plan += chart.plan(prune: options.prune) }
