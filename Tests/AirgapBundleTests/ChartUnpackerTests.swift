@@ -28,7 +28,7 @@ final class ChartUnpackerTests: XCTestCase {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: entries), as: UTF8.self)
         try Command.check("python3", ["-c", script, path, json])
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let file = try FileDescriptor.openForReading(path)
+        let file = try PartedFile.openForReading(path)
         return BlobSource(file: file, offset: 0, descriptor: Descriptor(mediaType: MediaType.helmChartContent,
                                                                         digest: digest ?? Digest.sha256(of: data), size: Int64(data.count)))
     }
@@ -82,5 +82,18 @@ final class ChartUnpackerTests: XCTestCase {
         XCTAssertEqual(folder, "\(parent)/flink-cdc")
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)), ["Chart.yaml", "templates", "values-airgap.yaml"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["flink-cdc"])
+    }
+
+    func testStagingFolderOfAKilledRunIsSweptAndOursIsRegisteredForSignals() throws {
+        let work = try TemporaryDirectory("unpack")
+        let source = try archive([["flink-cdc/Chart.yaml", "file", ""]], in: work)
+        let parent = work.file("out")
+        // pid_max is at most 2^22 on Linux: this writer cannot be alive.
+        let leftover = "\(parent)/.flink-cdc.partial-\(Int32.max - 1)-7"
+        try FileManager.default.createDirectory(atPath: "\(leftover)/templates", withIntermediateDirectories: true)
+        try ChartUnpacker(source: source, chartName: "flink-cdc", label: "charts/flink-cdc:0.1.0").unpack(into: parent) { staged in
+            XCTAssertTrue(URL(fileURLWithPath: staged).lastPathComponent.hasPrefix(".flink-cdc.partial-\(getpid())-"), staged)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["flink-cdc"], "the dead run's staging folder is gone")
     }
 }
