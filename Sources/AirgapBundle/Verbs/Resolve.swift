@@ -97,8 +97,8 @@ public struct BundleResolver: Sendable {
         for image in spec.images {
             // A lock written without signatures is followed: pack carries what the lock pins.
             let lockSkipped = lockedImages[image.reference.description].map { $0.signatures == nil } ?? false
-            let keyPaths = [image.verifyKey, verifyKey].compactMap { $0 }
-            let keys = try keyPaths.map(VerificationKey.init(path:))
+            let keys = try [image.verifyKey, verifyKey].compactMap { $0 }.map { SignaturePolicy.key(try VerificationKey(path: $0)) }
+                + (image.keyless.map { [SignaturePolicy.keyless(try KeylessTrust($0))] } ?? [])
             let findSignatures = (signatures && !lockSkipped) || !keys.isEmpty
             let (pool, cache) = (self.pool, self.cache)
             let work = { () throws -> ResolvedImage in
