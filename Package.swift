@@ -42,5 +42,7 @@ let package = Package(
         .testTarget(name: "AirgapBundleTests", dependencies: ["AirgapBundle", "OCILayout", "Manifests", "AirgapTestSupport"]),
         // Drives the built `airgap` binary as a user would, against real registries.
         .testTarget(name: "EndToEndTests", dependencies: ["airgap", "AirgapTestSupport", "Manifests"]),
+        // Starts the chart's pods on podman + runc from images `airgap push` put into a registry.
+        .testTarget(name: "FlinkRuntimeTests", dependencies: ["airgap", "AirgapTestSupport"]),
     ]
 )
