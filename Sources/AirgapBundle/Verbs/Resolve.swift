@@ -93,6 +93,7 @@ public struct BundleResolver: Sendable {
             }
         }
         let imageResolver = ImageResolver(pool: pool)
+        let noReferrersAPI = RegistrySet()
         let lockedImages = Dictionary((lock?.images ?? []).map { ($0.reference, $0) }, uniquingKeysWith: { first, _ in first })
         for image in spec.images {
             // A lock written without signatures is followed: pack carries what the lock pins.
@@ -105,7 +106,7 @@ public struct BundleResolver: Sendable {
                 var resolved = try imageResolver.resolve(image)
                 guard findSignatures else { return resolved }
                 let client = pool.client(for: image.reference.registry)
-                let found = try SignatureFinder(client: client).find(for: resolved)
+                let found = try SignatureFinder(client: client, noReferrersAPI: noReferrersAPI).find(for: resolved)
                 if !keys.isEmpty {
                     let verifier = CosignVerifier(client: client, cache: cache)
                     resolved.keyChecks = try keys.flatMap { try verifier.verify(resolved, signatures: found, with: $0) }
