@@ -44,7 +44,7 @@ public enum ArchiveProbe {
 
     /// Entry names of a (compressed or not) tar stored at `offset..<offset+length` of `file`:
     /// an image layer read in place inside a bundle.
-    public static func entryNames(inLayerAt offset: Int64, length: Int64, of file: FileDescriptor) throws -> [String] {
+    public static func entryNames(inLayerAt offset: Int64, length: Int64, of file: PartedFile) throws -> [String] {
         guard let handle = archive_read_new() else { throw LayoutError.archive(path: file.path, message: "libarchive: out of memory") }
         defer { archive_read_free(handle) }
         archive_read_support_format_tar(handle)
@@ -89,7 +89,7 @@ extension ArchiveProbe {
     /// `offset..<offset+length` of `file`, in order. `body` gets each entry and a function that
     /// streams its data (for files; call it at most once); data not read is skipped.
     public static func forEachEntry(
-        inRegionAt offset: Int64, length: Int64, of file: FileDescriptor,
+        inRegionAt offset: Int64, length: Int64, of file: PartedFile,
         _ body: (ArchiveEntry, (_ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void
     ) throws {
         guard let handle = archive_read_new() else { throw LayoutError.archive(path: file.path, message: "libarchive: out of memory") }
@@ -138,12 +138,12 @@ extension ArchiveProbe {
 
 /// A window of a file handed to libarchive block by block.
 private final class RegionReader {
-    let file: FileDescriptor
+    let file: PartedFile
     var position: Int64
     let end: Int64
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
 
-    init(file: FileDescriptor, start: Int64, end: Int64) {
+    init(file: PartedFile, start: Int64, end: Int64) {
         self.file = file
         self.position = start
         self.end = end
@@ -158,8 +158,8 @@ private func regionRead(
     let region = Unmanaged<RegionReader>.fromOpaque(context!).takeUnretainedValue()
     let wanted = Int(min(Int64(region.buffer.count), region.end - region.position))
     guard wanted > 0 else { return 0 }
-    let count = pread(region.file.raw, region.buffer.baseAddress, wanted, off_t(region.position))
-    guard count > 0 else { return -1 }
+    guard let count = try? region.file.read(into: UnsafeMutableRawBufferPointer(rebasing: region.buffer[0..<wanted]), at: region.position),
+          count > 0 else { return -1 }
     region.position += Int64(count)
     out?.pointee = UnsafeRawPointer(region.buffer.baseAddress)
     return count

@@ -63,8 +63,17 @@ public final class FileDescriptor {
         return Int64(info.st_size)
     }
 
-    /// Calls `body` with successive chunks of `length` bytes from `offset`, read in place
-    /// (pread: the file position is untouched, so threads may share the descriptor).
+    /// Reads up to `buffer.count` bytes at `offset` (pread: the file position is untouched, so
+    /// threads may share the descriptor); 0 means `offset` is at or past the end.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        while true {
+            let count = pread(raw, buffer.baseAddress, buffer.count, off_t(offset))
+            if count >= 0 { return count }
+            if errno != EINTR { throw LayoutError.io(path: path, operation: "read at \(offset)", errno: errno) }
+        }
+    }
+
+    /// Calls `body` with successive chunks of `length` bytes from `offset`, read in place.
     public func forEachChunk(offset: Int64, length: Int64, bufferSize: Int = 1 << 20,
                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
@@ -72,14 +81,16 @@ public final class FileDescriptor {
         var position = offset
         let end = offset + length
         while position < end {
-            let count = pread(raw, buffer.baseAddress, min(buffer.count, Int(end - position)), off_t(position))
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else {
-                throw LayoutError.io(path: path, operation: "read at \(position)", errno: count == 0 ? EIO : errno)
-            }
+            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, Int(end - position))]), at: position)
+            guard count > 0 else { throw LayoutError.io(path: path, operation: "read at \(position)", errno: EIO) }
             try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             position += Int64(count)
         }
+    }
+
+    /// Tells the kernel the file will be read front to back, so it reads further ahead.
+    public func adviseSequential() {
+        _ = airgap_advise_sequential(raw)
     }
 
     public func size() throws -> Int64 {

@@ -59,38 +59,58 @@ public enum LayoutArchiveWriter {
     ) throws -> (PendingFile, Digest) {
         let archiveHasher = SHA256Hasher()
         let (pending, _) = try AtomicFile.prepare(to: path) { file in
-            let tar = try TarWriter(file: file, hasher: archiveHasher)
-            try tar.addFile(LayoutPath.layoutFileName, contents: Array(layoutDocument))
-            try tar.addFile(LayoutPath.indexFileName, contents: Array(try contents.indexDocument()))
-            if let lock = contents.lockFile {
-                try tar.addDirectory("airgap")
-                try tar.addFile(LayoutPath.lockFileName, contents: Array(lock))
-                if let signature = contents.lockSignature { try tar.addFile(LayoutPath.lockSignatureName, contents: Array(signature)) }
-                if let sbom = contents.sbom { try tar.addFile(LayoutPath.sbomName, contents: Array(sbom)) }
-            }
-            try tar.addDirectory("blobs")
-            let hasher = SHA256Hasher()
-            for algorithm in Set(contents.blobs.keys.map(\.algorithm)).sorted(by: { $0.rawValue < $1.rawValue }) {
-                try tar.addDirectory("blobs/\(algorithm.rawValue)")
-            }
-            for (digest, size) in contents.blobs.sorted(by: { $0.key < $1.key }) {
-                let source = try FileDescriptor.openForReading(store.path(for: digest))
-                let recheck = !fresh.contains(digest)
-                try tar.addFile(LayoutPath.blobName(digest), size: size) { write in
-                    try source.forEachChunk { chunk in
-                        if recheck { hasher.update(chunk) }
-                        try write(chunk)
-                        progress(Int64(chunk.count))
-                    }
-                }
-                guard recheck else { continue }
-                let actual = hasher.finalize()
-                guard actual == digest else {
-                    throw CachedBlobDamaged(digest: digest, path: source.path, actual: actual)
-                }
-            }
-            try tar.finish()
+            try writeTar(contents, from: store, into: TarWriter(file: file, hasher: archiveHasher), fresh: fresh, progress: progress)
         }
         return (pending, archiveHasher.finalize())
+    }
+
+    /// The same tar as `prepare`, byte for byte, cut into parts of at most `maxPartSize` bytes
+    /// (`<path>.001`, …), each synced under a temporary name; the caller publishes the set.
+    /// Returns the parts and the SHA-256 of the whole tar.
+    public static func prepareParts(
+        _ contents: LayoutContents, from store: BlobStore, to path: String, maxPartSize: Int64, fresh: Set<Digest> = [],
+        progress: (Int64) -> Void = { _ in }
+    ) throws -> ([PreparedPart], Digest) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        _ = WorkInProgress.sweepPartials(in: directory)
+        let archiveHasher = SHA256Hasher()
+        let writer = PartedFileWriter(destination: path, maxPartSize: maxPartSize)
+        try writeTar(contents, from: store, into: TarWriter(sink: writer, path: path, hasher: archiveHasher), fresh: fresh, progress: progress)
+        return (try writer.finish(), archiveHasher.finalize())
+    }
+
+    private static func writeTar(
+        _ contents: LayoutContents, from store: BlobStore, into tar: TarWriter, fresh: Set<Digest>, progress: (Int64) -> Void
+    ) throws {
+        try tar.addFile(LayoutPath.layoutFileName, contents: Array(layoutDocument))
+        try tar.addFile(LayoutPath.indexFileName, contents: Array(try contents.indexDocument()))
+        if let lock = contents.lockFile {
+            try tar.addDirectory("airgap")
+            try tar.addFile(LayoutPath.lockFileName, contents: Array(lock))
+        if let signature = contents.lockSignature { try tar.addFile(LayoutPath.lockSignatureName, contents: Array(signature)) }
+        if let sbom = contents.sbom { try tar.addFile(LayoutPath.sbomName, contents: Array(sbom)) }
+        }
+        try tar.addDirectory("blobs")
+        let hasher = SHA256Hasher()
+        for algorithm in Set(contents.blobs.keys.map(\.algorithm)).sorted(by: { $0.rawValue < $1.rawValue }) {
+            try tar.addDirectory("blobs/\(algorithm.rawValue)")
+        }
+        for (digest, size) in contents.blobs.sorted(by: { $0.key < $1.key }) {
+            let source = try FileDescriptor.openForReading(store.path(for: digest))
+            let recheck = !fresh.contains(digest)
+            try tar.addFile(LayoutPath.blobName(digest), size: size) { write in
+                try source.forEachChunk { chunk in
+                    if recheck { hasher.update(chunk) }
+                    try write(chunk)
+                    progress(Int64(chunk.count))
+                }
+            }
+            guard recheck else { continue }
+            let actual = hasher.finalize()
+            guard actual == digest else {
+                throw CachedBlobDamaged(digest: digest, path: source.path, actual: actual)
+            }
+        }
+        try tar.finish()
     }
 }

@@ -32,8 +32,10 @@ public struct LayoutSnapshot: Sendable {
     /// Contents of blobs small enough to be documents (see `LayoutScanner.documentLimit`).
     public var documents: [Digest: Data] = [:]
     public var totalBytes: Int64 = 0
-    /// SHA-256 of the whole tarball, when the scan was asked for it.
+    /// SHA-256 of the whole tarball, when the scan was asked for it and it is one file.
     public var archiveDigest: Digest?
+    /// SHA-256 of each part, when the scan was asked for it (one entry for an unsplit tarball).
+    public var partDigests: [Digest]?
 }
 
 /// Reads a bundle tarball once, front to back, rejecting the first entry that is not a plain
@@ -52,19 +54,22 @@ public enum LayoutScanner {
     /// read and checked), for callers that decide afterwards whether the full pass is needed.
     public static func scan(_ path: String, hashingWholeFile: Bool = false, hashingLargeBlobs: Bool = true,
                             progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
-        let file: FileDescriptor
-        do { file = try FileDescriptor.openForReading(path) } catch {
+        let file: PartedFile
+        do { file = try PartedFile.openForReading(path) } catch {
             throw LayoutDefect(entry: path, problem: "\(error)")
         }
         return try scan(file, hashingWholeFile: hashingWholeFile, hashingLargeBlobs: hashingLargeBlobs, progress: progress)
     }
 
     /// Scans an open file from its start; the descriptor stays the caller's, for positional reads.
-    public static func scan(_ file: FileDescriptor, hashingWholeFile: Bool = false, hashingLargeBlobs: Bool = true,
+    public static func scan(_ file: PartedFile, hashingWholeFile: Bool = false, hashingLargeBlobs: Bool = true,
                             progress: (Int64) -> Void = { _ in }) throws -> LayoutSnapshot {
         let path = file.path
         let reader: TarReader
-        do { reader = try TarReader(file: file, wholeFileHasher: hashingWholeFile ? SHA256Hasher() : nil) } catch let error as LayoutError {
+        // One hash per part, from the same read: a split bundle's parts are each checked against
+        // their own line of the checksum file, and a one-part file's digest is the tarball's.
+        let digester = hashingWholeFile ? PartDigester(partSizes: file.partSizes) : nil
+        do { reader = try TarReader(file: file, tap: digester) } catch let error as LayoutError {
             throw LayoutDefect(entry: path, problem: "\(error)")
         }
         var snapshot = LayoutSnapshot()
@@ -147,7 +152,13 @@ public enum LayoutScanner {
         }
         guard let end = reader.endOfEntries else { throw LayoutDefect(entry: path, problem: "the tar reader stopped before the end") }
         settle(nextHeaderAt: end)
-        do { snapshot.archiveDigest = try reader.wholeFileDigest() } catch {
+        do {
+            try reader.finishTap()
+            if let digester {
+                snapshot.partDigests = digester.digests
+                if file.parts.count == 1 { snapshot.archiveDigest = digester.digests.first }
+            }
+        } catch {
             throw LayoutDefect(entry: path, problem: "cannot be read to its end (\(error))")
         }
         try checkEndOfArchive(file, entriesEndAt: end)
@@ -158,7 +169,7 @@ public enum LayoutScanner {
     /// end-of-archive marker (two zero blocks) and zero padding, then nothing. Bytes appended
     /// after the marker (a second `index.json`, which `tar --ignore-zeros` would list) and a tar
     /// cut right after its last entry are both refused, with or without a checksum file.
-    static func checkEndOfArchive(_ file: FileDescriptor, entriesEndAt end: Int64) throws {
+    static func checkEndOfArchive(_ file: PartedFile, entriesEndAt end: Int64) throws {
         let size = try file.size()
         let trailing = size - end
         guard trailing >= 1024 else {

@@ -19,7 +19,7 @@ public enum ParallelBlobCheck {
     }
 
     /// Throws a `LayoutDefect` naming the first blob (in tar order) whose bytes do not match.
-    public static func verify(_ file: FileDescriptor, blobs: [Blob], width: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public static func verify(_ file: PartedFile, blobs: [Blob], width: Int = ProcessInfo.processInfo.activeProcessorCount,
                               progress: @escaping @Sendable (Int64) -> Void = { _ in }) throws {
         // Largest first, so the cores finish together.
         let ordered = blobs.sorted { $0.size > $1.size }

@@ -9,13 +9,14 @@ import Manifests
 ///
 /// Blocks are handed out in order; a block stays valid until the consumer asks for the next.
 final class ReadAheadFile: @unchecked Sendable {
-    private let file: FileDescriptor
+    private let file: PartedFile
+    private var position: Int64 = 0
     private let blockSize: Int
     private let slots: [UnsafeMutableRawBufferPointer]
     private var counts: [Int]
     private let condition = NSCondition()
     private let threads = DispatchGroup()
-    private let tap: SHA256Hasher?
+    private let tap: ReadTap?
 
     // Sequence numbers of blocks, guarded by `condition`.
     private var produced = 0
@@ -27,13 +28,13 @@ final class ReadAheadFile: @unchecked Sendable {
     private var stopped = false
     private var failure: Error?
 
-    init(file: FileDescriptor, blockSize: Int = 1 << 20, depth: Int = 8, tap: SHA256Hasher? = nil) {
+    init(file: PartedFile, blockSize: Int = 1 << 20, depth: Int = 8, tap: ReadTap? = nil) {
         self.file = file
         self.blockSize = blockSize
         self.slots = (0..<depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096) }
         self.counts = Array(repeating: 0, count: depth)
         self.tap = tap
-        _ = airgap_advise_sequential(file.raw)
+        file.adviseSequential()
         start(produce)
         if tap != nil { start(hashForTap) }
     }
@@ -76,11 +77,8 @@ final class ReadAheadFile: @unchecked Sendable {
             var count = 0
             var error: Error?
             do {
-                while count < blockSize {
-                    let read = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: slot[count...]))
-                    if read == 0 { break }
-                    count += read
-                }
+                count = try file.read(into: slot, at: position)
+                position += Int64(count)
             } catch let readError { error = readError }
 
             condition.lock()
@@ -134,9 +132,9 @@ final class ReadAheadFile: @unchecked Sendable {
     }
 
     /// Lets the tap run to the end of the file even where the consumer stopped early (libarchive
-    /// stops at the end-of-archive marker), and returns the digest of every byte of the file.
-    func finishTap() throws -> Digest? {
-        guard let tap else { return nil }
+    /// stops at the end-of-archive marker); when it returns, the tap has seen every byte.
+    func finishTap() throws {
+        guard tap != nil else { return }
         condition.lock()
         consumerDone = true
         condition.broadcast()
@@ -144,6 +142,5 @@ final class ReadAheadFile: @unchecked Sendable {
         let failure = self.failure
         condition.unlock()
         if let failure { throw failure }
-        return tap.finalize()
     }
 }

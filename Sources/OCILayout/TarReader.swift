@@ -39,20 +39,20 @@ public final class TarReader {
     /// known once `nextEntry()` returned nil.
     public private(set) var endOfEntries: Int64?
 
-    /// Opens `path` for one pass. With `wholeFileHasher`, every byte of the file (end-of-archive
-    /// padding included) is also hashed on another thread; `wholeFileDigest()` returns it.
-    public convenience init(path: String, wholeFileHasher: SHA256Hasher? = nil) throws {
-        try self.init(file: try FileDescriptor.openForReading(path), wholeFileHasher: wholeFileHasher)
+    /// Opens `path` for one pass. With `tap`, every byte of the file (end-of-archive padding
+    /// included) is also fed to it on another thread; `finishTap()` waits for the last byte.
+    public convenience init(path: String, tap: ReadTap? = nil) throws {
+        try self.init(file: try PartedFile.openForReading(path), tap: tap)
     }
 
-    /// Reads `file` from its current position (the start, for a file just opened). The caller
-    /// keeps the descriptor, so the same open file can serve positional reads afterwards.
-    public init(file: FileDescriptor, wholeFileHasher: SHA256Hasher? = nil) throws {
+    /// Reads `file` from its start by position. The caller keeps the file, so it can serve
+    /// positional reads afterwards.
+    public init(file: PartedFile, tap: ReadTap? = nil) throws {
         let path = file.path
         guard let handle = archive_read_new() else { throw LayoutError.archive(path: path, message: "libarchive: out of memory") }
         self.handle = handle
         self.path = path
-        self.input = ReadAheadFile(file: file, tap: wholeFileHasher)
+        self.input = ReadAheadFile(file: file, tap: tap)
         archive_read_support_format_tar(handle)
         let status = archive_read_open2(handle, Unmanaged.passUnretained(input).toOpaque(), nil, readAheadCallback, nil, nil)
         guard status == ARCHIVE_OK else {
@@ -66,8 +66,8 @@ public final class TarReader {
         input.close()
     }
 
-    /// The SHA-256 of the whole file; call after the last entry.
-    public func wholeFileDigest() throws -> Digest? {
+    /// Waits until the tap has seen the whole file; call after the last entry.
+    public func finishTap() throws {
         try input.finishTap()
     }
 

@@ -9,13 +9,13 @@ private final class TarOutput {
     /// Writeback is started every this many bytes, so the final fsync finds little to do.
     static let writebackInterval: Int64 = 32 << 20
 
-    let file: FileDescriptor
+    let file: ByteSink
     let hasher: SHA256Hasher
     var failure: Error?
     var written: Int64 = 0
     var flushedUpTo: Int64 = 0
 
-    init(file: FileDescriptor, hasher: SHA256Hasher) {
+    init(file: ByteSink, hasher: SHA256Hasher) {
         self.file = file
         self.hasher = hasher
     }
@@ -52,10 +52,15 @@ public final class TarWriter {
     /// of the tar passes through `hasher` on its way out, so the archive's own checksum costs no
     /// second read. With `gzip`, the stream is compressed with no timestamp or name in its
     /// header, so it too depends only on the content.
-    public init(file: FileDescriptor, hasher: SHA256Hasher, gzip: Bool = false) throws {
-        guard let handle = archive_write_new() else { throw LayoutError.archive(path: file.path, message: "libarchive: out of memory") }
+    public convenience init(file: FileDescriptor, hasher: SHA256Hasher, gzip: Bool = false) throws {
+        try self.init(sink: file, path: file.path, hasher: hasher, gzip: gzip)
+    }
+
+    /// Writes into any sink (a set of parts, for a split bundle); `path` names it in errors.
+    public init(sink file: ByteSink, path: String, hasher: SHA256Hasher, gzip: Bool = false) throws {
+        guard let handle = archive_write_new() else { throw LayoutError.archive(path: path, message: "libarchive: out of memory") }
         self.handle = handle
-        self.path = file.path
+        self.path = path
         self.output = TarOutput(file: file, hasher: hasher)
         // pax_restricted writes plain ustar headers and adds a pax header only for what ustar
         // cannot hold (a blob over 8 GiB), so ordinary bundles are readable by every tar.

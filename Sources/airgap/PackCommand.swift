@@ -42,6 +42,11 @@ struct Pack: AsyncParsableCommand {
     @Option(help: "Blobs downloaded at once.")
     var jobs = 4
 
+    @Option(name: .customLong("max-part-size"), help: ArgumentHelp(
+        "Write the tarball as parts of at most SIZE bytes (<output>.001, .002, …) for media or transfer limits: 700M, 4G (powers of 1024, at least 1M). `cat <output>.0* > <output>` gives the unsplit tarball.",
+        valueName: "size"))
+    var maxPartSize: String?
+
     @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign the bundle's lock with this PEM private key (mode 600) into airgap/bundle.lock.sig, in cosign sign-blob format.", valueName: "KEY.pem"))
     var signKey: String?
 
@@ -50,6 +55,7 @@ struct Pack: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
+        if let maxPartSize { _ = try PartSize.parse(maxPartSize) }
     }
 
     func run() async throws {
@@ -57,7 +63,9 @@ struct Pack: AsyncParsableCommand {
         let key = try signKey.map(SigningKey.init(path:))
         let (spec, resolver) = try options.resolver(log: logToStderr)
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
-        let summary = try await Packer(resolver: resolver, jobs: jobs, progress: progress, signKey: key)
+        var packer = Packer(resolver: resolver, jobs: jobs, progress: progress, signKey: key)
+        packer.maxPartSize = try maxPartSize.map(PartSize.parse)
+        let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
         if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
         if outputOptions.json { return try outputOptions.printJSON(summary) }
@@ -67,6 +75,30 @@ struct Pack: AsyncParsableCommand {
         if let key { say("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
         say("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
         if summary.lockCreated { say("wrote \(summary.lock)") }
+        if let parts = summary.parts { say("wrote \(parts.count) parts: \(parts.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " "))") }
         say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
+    }
+}
+
+/// `--max-part-size`: a number with an optional K, M, G or T (powers of 1024; a trailing `B` or
+/// `iB` is accepted), as Hauler's `--chunk-size` and Zarf's `--max-package-size` take it.
+enum PartSize {
+    /// Below this, a bundle of any real size would need hundreds of parts.
+    static let minimum: Int64 = 1 << 20
+
+    static func parse(_ text: String) throws -> Int64 {
+        var body = text.uppercased()
+        for suffix in ["IB", "B"] where body.hasSuffix(suffix) && body.count > suffix.count { body.removeLast(suffix.count); break }
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var multiplier: Int64 = 1
+        if let last = body.last, let unit = units[last] { multiplier = unit; body.removeLast() }
+        guard let number = Int64(body), number > 0, number <= Int64.max / multiplier else {
+            throw ValidationError("--max-part-size \(text): not a size; write it like 700M or 4G")
+        }
+        let size = number * multiplier
+        guard size >= minimum else {
+            throw ValidationError("--max-part-size \(text) is below the minimum of 1M; choose 1M or more (700M for a CD, 4G for FAT32)")
+        }
+        return size
     }
 }

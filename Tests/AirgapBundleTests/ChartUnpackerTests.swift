@@ -28,7 +28,7 @@ final class ChartUnpackerTests: XCTestCase {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: entries), as: UTF8.self)
         try Command.check("python3", ["-c", script, path, json])
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let file = try FileDescriptor.openForReading(path)
+        let file = try PartedFile.openForReading(path)
         return BlobSource(file: file, offset: 0, descriptor: Descriptor(mediaType: MediaType.helmChartContent,
                                                                         digest: digest ?? Digest.sha256(of: data), size: Int64(data.count)))
     }

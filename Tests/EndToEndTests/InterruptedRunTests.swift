@@ -192,6 +192,14 @@ final class InterruptedRunTests: XCTestCase {
     }
 
     func testSigtermDuringPackRemovesWhatItWasWriting() throws {
+        try assertSignalRemovesWhatPackWasWriting(SIGTERM)
+    }
+
+    func testSigintDuringPackRemovesWhatItWasWriting() throws {
+        try assertSignalRemovesWhatPackWasWriting(SIGINT)
+    }
+
+    private func assertSignalRemovesWhatPackWasWriting(_ signal: Int32) throws {
         // A registry that answers blob requests slowly, so the downloads are in flight.
         let proxy = try FaultProxy(upstream: Self.upstream.registry, options: ["--delay-substring", "/blobs/", "--delay", "3"])
         let work = try TemporaryDirectory("sigterm")
@@ -205,9 +213,9 @@ final class InterruptedRunTests: XCTestCase {
         """)
         var inFlight: [String] = []
         let status = try Self.interrupt(["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--cache", work.file("cache")],
-                                        after: 1.5, signal: SIGTERM) { inFlight = Self.leftovers(in: [work.file("cache")]) }
+                                        after: 1.5, signal: signal) { inFlight = Self.leftovers(in: [work.file("cache")]) }
         XCTAssertFalse(inFlight.isEmpty, "downloads were being written when the signal came")
-        XCTAssertEqual(status, 128 + SIGTERM, "exits as a shell expects after SIGTERM")
+        XCTAssertEqual(status, 128 + signal, "exits as a shell expects after the signal")
         XCTAssertEqual(Self.leftovers(in: [work.path, work.file("cache")]), [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: work.file("bundle.tar")))
     }

@@ -69,7 +69,7 @@ public struct Auditor: Sendable {
             // The lock inside the bundle: only from a bundle that verifies. One that does not
             // lends no lock; its defect is the finding.
             let bundlePath = request.bundlePath ?? ""
-            guard FileManager.default.fileExists(atPath: bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
+            guard BundleReader.exists(bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
             let reader: BundleReader
             do {
                 reader = try await BundleReader.open(bundlePath, progress: TransferProgress(label: "audit", enabled: false))
@@ -99,7 +99,7 @@ public struct Auditor: Sendable {
         var flinkFromImage: String?
         if let bundlePath = request.bundlePath {
             checked.append("bundle")
-            guard FileManager.default.fileExists(atPath: bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
+            guard BundleReader.exists(bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
             let (bundle, bundleFindings) = await BundleCheck.findings(bundlePath, against: lock, lockPath: lockName, opened: opened)
             findings += bundleFindings
             if let bundle, let flink = FlinkCompatibility.flinkImage(lock) {

@@ -25,8 +25,9 @@ public struct BundleItem: Sendable {
 /// all work from this; nothing reopens the tarball or parses its headers again.
 public final class BundleReader: @unchecked Sendable {
     public let path: String
-    /// The open tarball; blobs are read from it in place (`source(for:)`).
-    public let file: FileDescriptor
+    /// The open tarball, or its parts read as one; blobs are read from it in place
+    /// (`source(for:)`).
+    public let file: PartedFile
     public let snapshot: LayoutSnapshot
     public let items: [BundleItem]
     /// `airgap/bundle.lock` as carried, and decoded.
@@ -38,7 +39,7 @@ public final class BundleReader: @unchecked Sendable {
     /// `unchecked` when it was not read (a quick look).
     public let checksumFile: String
 
-    init(path: String, file: FileDescriptor, snapshot: LayoutSnapshot, items: [BundleItem], lockData: Data?, lock: Lockfile?,
+    init(path: String, file: PartedFile, snapshot: LayoutSnapshot, items: [BundleItem], lockData: Data?, lock: Lockfile?,
          thorough: Bool, checksumFile: String) {
         self.path = path
         self.file = file
@@ -55,24 +56,35 @@ public final class BundleReader: @unchecked Sendable {
     /// file is not read. The first defect is thrown as a `LayoutDefect`.
     public static func open(_ path: String, thorough: Bool = true, checkingChecksumFile: Bool = true,
                             progress: TransferProgress) async throws -> BundleReader {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw LayoutDefect(entry: path, problem: "no such file")
-        }
-        let file: FileDescriptor
-        do { file = try FileDescriptor.openForReading(path) } catch { throw LayoutDefect(entry: path, problem: "\(error)") }
-        let expectedChecksum = thorough && checkingChecksumFile ? try BundleChecksum.read(for: path) : nil
-        progress.setTotal((try? file.size()) ?? 0)
-        // The whole-file hash rides along the same read, on another core.
-        let snapshot = try await offload {
-            try LayoutScanner.scan(file, hashingWholeFile: expectedChecksum != nil, hashingLargeBlobs: thorough, progress: progress.advance)
+        let checking = thorough && checkingChecksumFile
+        // A quick look still reads the checksum file's names, to check a split set is whole.
+        let checksumLines: [(name: String, digest: Digest)]?
+        do { checksumLines = try BundleChecksum.lines(for: path) } catch where !checking { checksumLines = nil }
+        let file = try BundleParts.open(path, checksumLines: checksumLines)
+        let split = file.parts.count > 1 || file.parts[0].path != path
+        let expectedChecksum = checking && !split ? try BundleChecksum.read(for: path) : nil
+        let hashParts = checking && split && checksumLines != nil
+        progress.setTotal(file.totalSize)
+        // The whole-file (or per-part) hash rides along the same read, on another core.
+        let snapshot: LayoutSnapshot
+        do {
+            snapshot = try await offload {
+                try LayoutScanner.scan(file, hashingWholeFile: expectedChecksum != nil || hashParts, hashingLargeBlobs: thorough, progress: progress.advance)
+            }
+        } catch let defect as LayoutDefect where split && checksumLines != nil {
+            throw BundleParts.findDamagedPart(file, checksumLines: checksumLines!) ?? defect
         }
         progress.finish()
-        var checksumFile = thorough && checkingChecksumFile ? "absent" : "unchecked"
+        var checksumFile = checking ? "absent" : "unchecked"
         if let expectedChecksum {
             guard let actual = snapshot.archiveDigest, actual == expectedChecksum else {
                 throw LayoutDefect(entry: path, problem: "SHA-256 is \(snapshot.archiveDigest?.description ?? "?"), but \(BundleChecksum.path(for: path)) records \(expectedChecksum); the tarball was altered after packing")
             }
             checksumFile = "match"
+        }
+        if hashParts, let checksumLines {
+            try BundleParts.checkDigests(file, actual: snapshot.partDigests ?? [], checksumLines: checksumLines)
+            checksumFile = "match, \(file.parts.count) parts"
         }
         let items = try BundleGraph.walk(snapshot)
         var lock: Lockfile?
@@ -83,6 +95,11 @@ public final class BundleReader: @unchecked Sendable {
         }
         return BundleReader(path: path, file: file, snapshot: snapshot, items: items, lockData: snapshot.lockFile, lock: lock,
                             thorough: thorough, checksumFile: checksumFile)
+    }
+
+    /// Whether there is a bundle by this name: the tarball, or its first part.
+    public static func exists(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: PartNames.path(for: path, number: 1))
     }
 
     public var documents: [Digest: Data] { snapshot.documents }

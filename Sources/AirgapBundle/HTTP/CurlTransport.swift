@@ -170,8 +170,8 @@ private let readCallback: airgap_curl_data_callback = { pointer, size, count, co
     case .file(let file, let offset, let total):
         let length = Int(min(Int64(capacity), total - state.uploadPosition))
         guard length > 0 else { return 0 }
-        let read = pread(file.raw, pointer, length, off_t(offset + state.uploadPosition))
-        guard read > 0 else { return Int(CURL_READFUNC_ABORT) }
+        guard let read = try? file.read(into: UnsafeMutableRawBufferPointer(start: pointer, count: length), at: offset + state.uploadPosition),
+              read > 0 else { return Int(CURL_READFUNC_ABORT) }
         state.uploadPosition += Int64(read)
         return read
     }

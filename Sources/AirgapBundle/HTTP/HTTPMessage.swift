@@ -6,7 +6,7 @@ import OCILayout
 public struct HTTPRequest: Sendable {
     public enum Body: @unchecked Sendable {
         case data(Data)
-        case file(FileDescriptor, offset: Int64, length: Int64)
+        case file(PartedFile, offset: Int64, length: Int64)
 
         var length: Int64 {
             switch self {

@@ -4,11 +4,11 @@ import OCILayout
 
 /// Where a blob's bytes are: a region of the bundle tarball, read in place.
 public struct BlobSource: @unchecked Sendable {
-    public var file: FileDescriptor
+    public var file: PartedFile
     public var offset: Int64
     public var descriptor: Descriptor
 
-    public init(file: FileDescriptor, offset: Int64, descriptor: Descriptor) {
+    public init(file: PartedFile, offset: Int64, descriptor: Descriptor) {
         self.file = file
         self.offset = offset
         self.descriptor = descriptor

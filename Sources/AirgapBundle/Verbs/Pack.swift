@@ -19,6 +19,8 @@ public struct PackSummary: Codable, Sendable {
     /// SHA-256 of the whole tarball, also written to `<output>.sha256`.
     public var sha256: String
     public var bytes: Int64
+    /// The part files, in order, when the tarball was split (`--max-part-size`).
+    public var parts: [String]?
     public var lock: String
     /// True when this run wrote the lock (there was none).
     public var lockCreated: Bool
@@ -35,6 +37,8 @@ public struct Packer: Sendable {
     public var resolver: BundleResolver
     /// How many blobs download at once.
     public var jobs: Int
+    /// When set, the tarball is written as parts of at most this many bytes (`<output>.001` …).
+    public var maxPartSize: Int64?
     public var progress: TransferProgress
     /// `--sign-key`: signs the lock into `airgap/bundle.lock.sig`.
     public var signKey: SigningKey?
@@ -136,16 +140,31 @@ public struct Packer: Sendable {
         let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock, lockSignature: signature, sbom: sbom)
         let writeProgress = TransferProgress(label: "write", total: sizes.values.reduce(0, +), enabled: progress.isEnabled)
         let fresh = Set(missing.map(\.descriptor.digest))
-        let (tarball, checksum) = try await offload {
-            try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: writeProgress.advance)
+        let checksum: Digest
+        var bytes: Int64
+        var parts: [String]?
+        if let maxPartSize {
+            let (written, digest) = try await offload {
+                try LayoutArchiveWriter.prepareParts(contents, from: cache, to: output, maxPartSize: maxPartSize, fresh: fresh,
+                                                     progress: writeProgress.advance)
+            }
+            writeProgress.finish()
+            // The SBOM beside the bundle first: when the tarball appears, so has its description.
+            if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
+            try BundleChecksum.publish(parts: written, with: try BundleChecksum.prepare(parts: written, whole: digest, for: output), bundle: output)
+            (checksum, bytes, parts) = (digest, written.reduce(0) { $0 + $1.size }, written.map(\.file.destination))
+        } else {
+            let (tarball, digest) = try await offload {
+                try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: writeProgress.advance)
+            }
+            writeProgress.finish()
+            if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
+            try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(digest, for: output))
+            (checksum, bytes) = (digest, FileDescriptor.size(atPath: output) ?? 0)
         }
-        writeProgress.finish()
-        // The SBOM beside the bundle first: when the tarball appears, so has its description.
-        if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
-        try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(checksum, for: output))
         let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(
-            output: output, sha256: checksum.description, bytes: FileDescriptor.size(atPath: output) ?? 0, lock: "", lockCreated: false,
+            output: output, sha256: checksum.description, bytes: bytes, parts: parts, lock: "", lockCreated: false,
             entries: entries.map { entry in
                 let image = upstream[entry.reference]
                 return PackSummary.PackedEntry(

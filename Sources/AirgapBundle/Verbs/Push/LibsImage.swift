@@ -15,7 +15,7 @@ struct LibsImage {
     static let dockerLayerMediaType = "application/vnd.docker.image.rootfs.diff.tar"
 
     /// The new blobs (layer, configs) in a temporary file, by digest, with where each starts.
-    let blobFile: FileDescriptor
+    let blobFile: PartedFile
     let blobFilePath: String
     let blobs: [Digest: (offset: Int64, descriptor: Descriptor)]
     /// Manifests children-first, the image's top last.
@@ -119,7 +119,7 @@ struct LibsImage {
             _ = try extend(base)
         }
         self.blobFilePath = path
-        self.blobFile = output
+        self.blobFile = try PartedFile(path: path, parts: [output])
         self.blobs = newBlobs
         self.manifests = newManifests
         self.baseBlobs = baseLayers
