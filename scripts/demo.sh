@@ -82,16 +82,21 @@ REGISTRY_PIDS="$REGISTRY_PIDS $!"
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$internal_port) 2>/dev/null && break; sleep 0.05; done
 internal=127.0.0.1:$internal_port
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$internal" "$(printf operator:demo-password | base64)" > "$work/internal/auth.json"
-cp -r "$root/charts/flink-cdc" "$work/chart"
 
-echo "== airgap push (verify first, then images, JARs, chart, libs image; files/libs and values-airgap.yaml)"
-"$airgap" push "$work/bundle.tar" --registry "$internal" --prefix flink --authfile "$work/internal/auth.json" \
-  --ca-file "$work/internal/ca.crt" --chart-dir "$work/chart" --openshift-manifests "$work/openshift"
+echo "== airgap push, from the bundle alone (verify first; images, JARs, chart, libs image; the chart"
+echo "   unpacked into deploy/flink-cdc with files/libs and values-airgap.yaml; OpenShift names and mirror sets)"
+"$airgap" push "$work/bundle.tar" --registry "$internal" --prefix flink --flatten --max-path-components 2 \
+  --pull-registry image-registry.openshift-image-registry.svc:5000/flink \
+  --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt" --chart-out "$work/deploy"
 echo "== airgap push again: nothing to send"
-"$airgap" push "$work/bundle.tar" --registry "$internal" --prefix flink --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt"
-cat "$work/chart/values-airgap.yaml"
+"$airgap" push "$work/bundle.tar" --registry "$internal" --prefix flink --flatten --authfile "$work/internal/auth.json" \
+  --ca-file "$work/internal/ca.crt" --quiet
+cat "$work/deploy/flink-cdc/values-airgap.yaml"
+echo "== airgap extract: one JAR, checked against the lock inside"
+"$airgap" extract "$work/bundle.tar" org.apache.flink:flink-sql-connector-kafka:1.17.1 --output "$work/extracted"
+sha256sum "$work/extracted/"*.jar
 
-echo "== airgap audit: lock, bundle, chart and registry"
-"$airgap" audit --lock "$work/bundle.lock" --spec "$work/airgap.yaml" --bundle "$work/bundle.tar" --chart-dir "$work/chart" \
-  --registry "$internal" --prefix flink --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt"
+echo "== airgap audit: the lock inside the bundle against the bundle, the chart and the registry"
+"$airgap" audit --bundle "$work/bundle.tar" --chart-dir "$work/deploy/flink-cdc" \
+  --registry "$internal" --prefix flink --flatten --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt"
 echo "demo done: $work"

@@ -7,25 +7,43 @@ import Glibc
 /// A directory that appears whole or not at all: built under a hidden staging name inside the
 /// destination's parent (same file system), synced, then renamed into place. An existing
 /// destination is swapped out in one step (RENAME_EXCHANGE) and then removed, so readers see
-/// the old tree or the new one, never a mixture or nothing.
+/// the old tree or the new one, never a mixture or nothing. The staging folder is named like
+/// `AtomicFile`'s temporaries (`.<label>.partial-<pid>-<n>`): SIGINT/SIGTERM remove it
+/// (`WorkInProgress`), and one a killed run left is swept by the next staging in that folder.
 public enum AtomicDirectory {
-    /// Creates an empty staging directory `.<label>.partial-XXXXXX` inside `parent`.
+    /// Creates an empty staging directory inside `parent`.
     public static func stage(in parent: String, label: String) throws -> String {
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        var template = Array("\(parent)/.\(label).partial-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else {
+        sweepStaging(in: parent)
+        let staged = WorkInProgress.partialName(for: "\(parent)/\(label)")
+        guard mkdir(staged, 0o755) == 0 else {
             throw LayoutError.io(path: parent, operation: "create a staging directory", errno: errno)
         }
-        return String(cString: created)
+        WorkInProgress.shared.add(staged)
+        return staged
     }
 
     /// Removes a staging directory and everything in it.
     public static func discard(_ staged: String) {
         try? FileManager.default.removeItem(atPath: staged)
+        WorkInProgress.shared.remove(staged)
+    }
+
+    /// Staging folders in `parent` whose writer is gone (a run killed with SIGKILL).
+    static func sweepStaging(in parent: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
+        for name in names {
+            guard let pid = WorkInProgress.writerPID(ofPartial: name), WorkInProgress.isGone(pid) else { continue }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(parent)/\(name)", isDirectory: &isDirectory), isDirectory.boolValue {
+                try? FileManager.default.removeItem(atPath: "\(parent)/\(name)")
+            }
+        }
     }
 
     /// Moves `staged` to `destination`, replacing a destination that exists.
     public static func install(_ staged: String, at destination: String) throws {
+        defer { WorkInProgress.shared.remove(staged) }
         try syncTree(staged)
         let parent = URL(fileURLWithPath: destination).deletingLastPathComponent().path
         if FileManager.default.fileExists(atPath: destination) {

@@ -19,13 +19,16 @@ public final class WorkInProgress: @unchecked Sendable {
     public func add(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
     public func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
-    /// Unlinks every file still being written; for the signal handler, just before exit.
+    /// Unlinks every file (and staging folder, see `AtomicDirectory`) still being written; for
+    /// the signal handler, just before exit.
     public func removeAll() {
         lock.lock()
         let pending = paths
         paths.removeAll()
         lock.unlock()
-        for path in pending { unlink(path) }
+        for path in pending where unlink(path) != 0 && errno == EISDIR {
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     /// `.<name>.partial-<pid>-<random>`: hidden, beside its destination, naming its writer.

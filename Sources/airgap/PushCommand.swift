@@ -93,6 +93,9 @@ struct Push: AsyncParsableCommand {
         guard chartDirectory == nil || chartOut == nil else { throw ValidationError("--chart-dir and --chart-out exclude each other: fill a chart you have, or unpack the bundle's") }
         guard !prune || chartDirectory != nil else { throw ValidationError("--prune works with --chart-dir (--chart-out replaces the chart folder whole)") }
         if let maxPathComponents, maxPathComponents < 1 { throw ValidationError("--max-path-components must be at least 1") }
+        if pullRegistry != nil, chartDirectory == nil, chartOut == nil, openshiftManifests == nil {
+            throw ValidationError("--pull-registry names where pods pull in values-airgap.yaml and the mirror sets: add --chart-out, --chart-dir or --openshift-manifests")
+        }
         do { try naming.checkSyntax() } catch { throw ValidationError("\(error)") }
     }
 

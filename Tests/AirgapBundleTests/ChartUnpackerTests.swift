@@ -83,4 +83,17 @@ final class ChartUnpackerTests: XCTestCase {
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)), ["Chart.yaml", "templates", "values-airgap.yaml"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["flink-cdc"])
     }
+
+    func testStagingFolderOfAKilledRunIsSweptAndOursIsRegisteredForSignals() throws {
+        let work = try TemporaryDirectory("unpack")
+        let source = try archive([["flink-cdc/Chart.yaml", "file", ""]], in: work)
+        let parent = work.file("out")
+        // pid_max is at most 2^22 on Linux: this writer cannot be alive.
+        let leftover = "\(parent)/.flink-cdc.partial-\(Int32.max - 1)-7"
+        try FileManager.default.createDirectory(atPath: "\(leftover)/templates", withIntermediateDirectories: true)
+        try ChartUnpacker(source: source, chartName: "flink-cdc", label: "charts/flink-cdc:0.1.0").unpack(into: parent) { staged in
+            XCTAssertTrue(URL(fileURLWithPath: staged).lastPathComponent.hasPrefix(".flink-cdc.partial-\(getpid())-"), staged)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["flink-cdc"], "the dead run's staging folder is gone")
+    }
 }

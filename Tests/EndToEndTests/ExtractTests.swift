@@ -68,6 +68,21 @@ final class ExtractTests: XCTestCase {
         XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)), pinned, "the digest the lock pins, unchanged")
     }
 
+    func testInspectOfAnImageShowsEachPlatformsManifestConfigAndLayers() throws {
+        let detail = try AirgapRunner().check(["inspect", kit.bundle, "flink:1.17.1"]).stdout
+        let image = try XCTUnwrap(kit.lock.images.first)
+        XCTAssertTrue(detail.contains("reference:  \(FlinkKitFixture.flink)"), detail)
+        XCTAssertTrue(detail.contains("digest:     \(image.bundled!.digest)"), detail)
+        for platform in image.manifests {
+            XCTAssertTrue(detail.contains("platform \(platform.platform):\n  manifest  \(platform.digest)"), detail)
+        }
+        XCTAssertEqual(detail.components(separatedBy: "  layer ").count - 1, 2 * image.manifests.count, "two layers per platform:\n\(detail)")
+        let json = try AirgapRunner().json(["inspect", kit.bundle, "flink:1.17.1"])
+        let platforms = try XCTUnwrap(json["platforms"] as? [[String: Any]])
+        XCTAssertEqual(platforms.map { $0["platform"] as? String }, image.manifests.map(\.platform))
+        XCTAssertTrue(platforms.allSatisfy { (($0["layers"] as? [[String: Any]]) ?? []).allSatisfy { ($0["size"] as? Int ?? 0) > 0 } })
+    }
+
     func testUnknownReferenceNamesWhatTheBundleHolds() throws {
         let out = try TemporaryDirectory("extract")
         let result = try AirgapRunner().run(["extract", kit.bundle, "redis:7", "--output", out.path])

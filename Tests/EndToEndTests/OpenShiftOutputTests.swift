@@ -42,9 +42,15 @@ final class OpenShiftOutputTests: XCTestCase {
             XCTAssertEqual(result.status, 2, prefix)
             XCTAssertTrue(result.stderr.contains("--prefix \(prefix):"), result.stderr)
         }
-        let pull = try AirgapRunner().run(["push", kit.bundle, "--registry", registry.host, "--plain-http", "--pull-registry", "https://svc:5000"])
+        let out = try TemporaryDirectory("openshift")
+        let pull = try AirgapRunner().run(["push", kit.bundle, "--registry", registry.host, "--plain-http", "--pull-registry", "https://svc:5000",
+                                           "--openshift-manifests", out.path])
         XCTAssertEqual(pull.status, 2)
         XCTAssertTrue(pull.stderr.contains("expected HOST[:PORT][/PATH]"), pull.stderr)
+        let useless = try AirgapRunner().run(["push", kit.bundle, "--registry", registry.host, "--plain-http", "--pull-registry", "svc:5000/flink"])
+        XCTAssertEqual(useless.status, 2)
+        XCTAssertTrue(useless.stderr.contains("add --chart-out, --chart-dir or --openshift-manifests"), useless.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), [])
         XCTAssertEqual(registry.repositories(), [])
     }
 

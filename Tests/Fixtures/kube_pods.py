@@ -31,7 +31,7 @@ GID 0 and the range's first ID as fsGroup, a read-only root filesystem (podman -
 its tmpfs mounts), every capability dropped, no new privileges; a pod asking for a runAsUser outside
 the range, privileges, host namespaces, added capabilities or hostPath volumes is refused as the
 admission would refuse it.
-Not done here: Service port remapping (port != targetPort is reported), Service env links, RBAC,
+Not done here: scheduling (requests, nodeSelector, affinity: every pod runs), Service port remapping (port != targetPort is reported), Service env links, RBAC,
 the API server (Kubernetes HA leader election needs one), Routes, PodDisruptionBudgets.
 """
 import argparse
@@ -526,7 +526,8 @@ class Pod:
         if "memory" in limits:
             options += ["--memory", str(int(quantity(limits["memory"])))]
         if "cpu" in limits:
-            options += ["--cpus", f"{quantity(limits['cpu']):.3f}"]
+            # A limit above the node's cores limits nothing (runc refuses it outright).
+            options += ["--cpus", f"{min(quantity(limits['cpu']), float(os.cpu_count())):.3f}"]
         env = self.environment(container)
         for key, value in env.items():
             options += ["-e", f"{key}={value}"]

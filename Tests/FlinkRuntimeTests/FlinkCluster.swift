@@ -32,14 +32,21 @@ final class FlinkCluster {
     /// same folder is what `helm upgrade` gives: new pods, the same volumes.
     /// `uid`: OpenShift gives every pod of a namespace the first UID of its range, so an upgrade
     /// keeps the UID of the release before it (its files on the volumes stay writable).
-    init(_ runtime: FlinkRuntime, values: [String], label: String, claims: String? = nil, uid: Int? = nil) throws {
+    /// `valueFiles` come before values-airgap.yaml (a user's own file, as `helm install -f
+    /// custom-values.yaml -f values-airgap.yaml`), `values` after it; `objects` are more objects the
+    /// namespace holds (YAML), next to the secrets.
+    init(_ runtime: FlinkRuntime, valueFiles: [String] = [], values: [String], objects: String? = nil, label: String,
+         claims: String? = nil, uid: Int? = nil) throws {
         self.runtime = runtime
         self.claims = claims
         work = try TemporaryDirectory("cluster-\(label)")
-        var arguments = [Paths.fixture("kube_pods.py"), "up", "--chart", runtime.chart, "--values", "\(runtime.chart)/values-airgap.yaml"]
+        var arguments = [Paths.fixture("kube_pods.py"), "up", "--chart", runtime.chart]
+        for file in valueFiles { arguments += ["--values", file] }
+        arguments += ["--values", "\(runtime.chart)/values-airgap.yaml"]
         for (index, text) in values.enumerated() {
             arguments += ["--values", try work.write("values-\(index).yaml", text)]
         }
+        if let objects { arguments += ["--objects", try work.write("objects.yaml", objects)] }
         arguments += ["--objects", try work.write("secrets.yaml", Self.secrets), "--work", work.file("state"),
                       "--storage", runtime.podmanStorage, "--authfile", runtime.authFile, "--cert-dir", runtime.certDirectory]
         if let claims { arguments += ["--claims", claims] }
@@ -90,8 +97,9 @@ final class FlinkCluster {
                 lines.append("  \(container["name"] ?? "?"): \(container["state"] ?? "?") exit=\(container["exitCode"] ?? "-") restarts=\(container["restarts"] ?? 0) ready=\(container["ready"] ?? "-")")
                 if container["state"] as? String == "running", let name = container["name"] as? String,
                    let live = try? containerLog(pod: pod["name"] as? String ?? "", container: name) {
-                    let errors = live.split(separator: "\n").filter { $0.contains("ERROR") || $0.contains("Exception") || $0.contains("WARN") }
-                    lines.append("    log (\(errors.count) WARN/ERROR lines, last ones): " + errors.suffix(12).joined(separator: "\n      "))
+                    let errors = live.split(separator: "\n").filter { $0.contains("ERROR") || $0.contains("Exception") || $0.contains("WARN")
+                        || $0.contains("leader") || $0.contains("Actor system started") }
+                    lines.append("    log (\(errors.count) WARN/ERROR lines, last ones): " + errors.suffix(25).joined(separator: "\n      "))
                 }
                 if let last = container["lastTermination"] as? [String: Any] {
                     lines.append("    last: exit \(last["exitCode"] ?? "?"): \(String(describing: last["log"] ?? "").suffix(1200))")
@@ -165,6 +173,20 @@ final class FlinkCluster {
         return ((spec?["containers"] as? [[String: Any]])?.first?["image"] as? String) ?? ""
     }
 
+    /// GET /jobmanager/config as key -> value.
+    func jobManagerConfig() throws -> [String: String] {
+        let entries = try XCTUnwrap(try get("/jobmanager/config") as? [[String: String]])
+        return Dictionary(entries.map { ($0["key"] ?? "", $0["value"] ?? "") }, uniquingKeysWith: { $1 })
+    }
+
+    /// A registered TaskManager's memory as Flink computed it (bytes), from GET /taskmanagers/:id.
+    func taskManagerMemory(_ taskManager: [String: Any]) throws -> [String: Int] {
+        let id = try XCTUnwrap(taskManager["id"] as? String)
+        let details = try XCTUnwrap(try get("/taskmanagers/\(id)") as? [String: Any])
+        let memory = try XCTUnwrap(details["memoryConfiguration"] as? [String: Any], "\(details)")
+        return memory.compactMapValues { $0 as? Int }
+    }
+
     /// The options a ConfigMap script passes to `sql-client.sh` are ones the image's own
     /// `bin/sql-client.sh --help` lists.
     func assertSqlClientAccepts(optionsOf script: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -223,7 +245,12 @@ final class FlinkCluster {
         var request: [String: Any] = ["programArgsList": arguments]
         if let savepoint { request["savepointPath"] = savepoint }
         if !configuration.isEmpty { request["flinkConfiguration"] = configuration }
-        let run = try post("/jars/\(file)/run", json: request)
+        let run: [String: Any]
+        do {
+            run = try post("/jars/\(file)/run", json: request)
+        } catch {
+            throw TestFailure.timedOut("run of \(jar): \(String(describing: error).prefix(1500))\n\(report)")
+        }
         return try XCTUnwrap(run["jobid"] as? String, "\(run)")
     }
 

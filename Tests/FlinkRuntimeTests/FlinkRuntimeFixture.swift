@@ -126,6 +126,21 @@ final class FlinkRuntime {
         print("flink runtime fixture: " + timings.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value)) s" }.joined(separator: ", "))
     }
 
+    /// The Flink image as values-airgap.yaml names it: the internal registry, pinned by digest.
+    var flinkImage: String {
+        get throws {
+            let text = try String(contentsOfFile: "\(chart)/values-airgap.yaml", encoding: .utf8)
+            func first(_ key: String) -> String? {
+                text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(key):") }
+                    .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }
+            }
+            guard let registry = first("imageRegistry"), let repository = first("repository"), let digest = first("digest") else {
+                throw TestFailure.timedOut("imageRegistry, image.repository and image.digest in values-airgap.yaml:\n\(text)")
+            }
+            return "\(registry)/\(repository)@\(digest)"
+        }
+    }
+
     /// The image's /opt/flink/lib, from its Flink layer (the layer that holds opt/flink/lib).
     private static func extractLib(layout: String, into target: String) throws {
         let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(layout)/index.json"))) as! [String: Any]

@@ -126,6 +126,7 @@ one JobManager without either means Kubernetes HA.
 {{- define "flink-cdc.ownedKeys" -}}
 jobmanager.rpc.address: the chart points it at the JobManager Service (the pod IP under HA)
 jobmanager.rpc.port: the chart uses 6123, as its Services and probes do
+high-availability.jobmanager.port: the chart uses 6123 under HA, as its Services and probes do
 blob.server.port: the chart uses 6124, as its Services do
 rest.port: the chart uses 8081, as its Services and probes do
 rest.address: the chart points it at the JobManager Service
@@ -172,6 +173,9 @@ kubernetes.namespace: the chart sets the release namespace
 {{- $_ := set $conf "high-availability.type" "kubernetes" -}}
 {{- end -}}
 {{- if not (hasKey $conf "high-availability.cluster-id") -}}{{- $_ := set $conf "high-availability.cluster-id" $fullname -}}{{- end -}}
+{{- /* Under HA Flink binds the JobManager's RPC to high-availability.jobmanager.port (random by
+default), not jobmanager.rpc.port: the liveness probe on 6123 then restarts every JobManager. */ -}}
+{{- $_ := set $conf "high-availability.jobmanager.port" "6123" -}}
 {{- end -}}
 {{- if include "flink-cdc.kubernetesHa" . -}}
 {{- if not (hasKey $conf "kubernetes.cluster-id") -}}{{- $_ := set $conf "kubernetes.cluster-id" $fullname -}}{{- end -}}
