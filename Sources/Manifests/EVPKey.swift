@@ -33,6 +33,11 @@ public final class EVPKey: @unchecked Sendable {
     /// Where the key came from, for messages.
     public let source: String
 
+    /// Takes ownership of `key` (freed here, also when refused).
+    convenience init(taking key: OpaquePointer, isPrivate: Bool, source: String) throws {
+        try self.init(key: key, isPrivate: isPrivate, source: source)
+    }
+
     private init(key: OpaquePointer, isPrivate: Bool, source: String) throws {
         self.key = key
         self.isPrivate = isPrivate

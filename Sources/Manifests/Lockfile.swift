@@ -137,12 +137,18 @@ public struct LockedKeyCheck: Codable, Equatable, Sendable {
     public var digest: Digest
     /// The `.sig` entry holding the signature that verified.
     public var signature: String
+    /// Keyless signatures: the signer and OIDC issuer the certificate names (`key` is then the
+    /// SHA-256 of the trust-root file it chained to).
+    public var identity: String?
+    public var issuer: String?
 
-    public init(key: String, keyType: EVPKey.Kind, digest: Digest, signature: String) {
+    public init(key: String, keyType: EVPKey.Kind, digest: Digest, signature: String, identity: String? = nil, issuer: String? = nil) {
         self.key = key
         self.keyType = keyType
         self.digest = digest
         self.signature = signature
+        self.identity = identity
+        self.issuer = issuer
     }
 }
 

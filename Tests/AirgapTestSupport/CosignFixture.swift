@@ -34,6 +34,21 @@ public enum CosignFixture {
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A Fulcio-like root and intermediate CA; returns the root's PEM file.
+    public static func keylessCA(_ prefix: String) throws -> String {
+        try Command.check(python, [Paths.fixture("cosign_sign.py"), "keyless-ca", "--out", prefix])
+        return prefix + "-root.pem"
+    }
+
+    /// A keyless signature by `identity` at `issuer`, certified by the CA at `ca` (a prefix).
+    @discardableResult
+    public static func signKeyless(registry: RegistryServer, repository: String, digest: String, ca: String,
+                                   identity: String, issuer: String) throws -> String {
+        try Command.check(python, [Paths.fixture("cosign_sign.py"), "sign-keyless", "--registry", registry.host, "--repository", repository,
+                                   "--digest", digest, "--ca", ca, "--identity", identity, "--issuer", issuer])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// A CycloneDX SBOM at cosign's `.sbom` tag (`cosign attach sbom`). Returns its manifest digest.
     @discardableResult
     public static func attachSBOM(registry: RegistryServer, repository: String, digest: String) throws -> String {

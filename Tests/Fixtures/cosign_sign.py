@@ -10,6 +10,13 @@ and oras would, with Python's `cryptography` (an implementation independent of a
         an in-toto attestation (DSSE) as an OCI 1.1 referrer whose subject is DIGEST, listed in
         the sha256-<hex> fallback tag index (the registry has no referrers API); with
         --tag-scheme, as `cosign attest` stores it: a layer of the manifest at sha256-<hex>.att
+  cosign_sign.py keyless-ca --out PREFIX
+        a Fulcio-like root (PREFIX-root.pem) and intermediate CA, keys beside them
+  cosign_sign.py sign-keyless --registry HOST --repository REPO --digest DIGEST --ca PREFIX
+                      --identity EMAIL --issuer URL
+        a keyless signature: a fresh key, a ten-minute certificate from the intermediate that
+        expired an hour ago (SAN = identity, OID 1.3.6.1.4.1.57264.1.8 = issuer, EKU code
+        signing), carried in dev.sigstore.cosign/certificate and .../chain as cosign does
   cosign_sign.py attach-sbom --registry HOST --repository REPO --digest DIGEST
         a CycloneDX SBOM as `cosign attach sbom` stores it: the manifest at sha256-<hex>.sbom
 
@@ -22,7 +29,11 @@ import hashlib
 import json
 import os
 import sys
+import datetime
 import urllib.request
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -183,6 +194,86 @@ def attest(args):
     print(manifest_digest)
 
 
+def certificate(subject, issuer_name, public_key, signing_key, not_before, not_after, ca, extensions=()):
+    # Fulcio's leaf certificates have an empty subject: the identity is in the SAN.
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]) if subject else x509.Name([])
+    builder = (x509.CertificateBuilder().subject_name(name)
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+               .public_key(public_key).serial_number(x509.random_serial_number())
+               .not_valid_before(not_before).not_valid_after(not_after)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def write_key(path, key):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def keyless_ca(args):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = certificate("test-fulcio-root", "test-fulcio-root", root_key.public_key(), root_key,
+                       now - datetime.timedelta(days=30), now + datetime.timedelta(days=365), True)
+    inter_key = ec.generate_private_key(ec.SECP256R1())
+    inter = certificate("test-fulcio-intermediate", "test-fulcio-root", inter_key.public_key(), root_key,
+                        now - datetime.timedelta(days=30), now + datetime.timedelta(days=365), True)
+    with open(args.out + "-root.pem", "wb") as f:
+        f.write(pem(root))
+    with open(args.out + "-inter.pem", "wb") as f:
+        f.write(pem(inter))
+    write_key(args.out + "-inter.key", inter_key)
+
+
+def sign_keyless(args):
+    with open(args.ca + "-inter.pem", "rb") as f:
+        inter = x509.load_pem_x509_certificate(f.read())
+    with open(args.ca + "-root.pem", "rb") as f:
+        root = f.read()
+    inter_key = load_key(args.ca + "-inter.key")
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    issuer_value = args.issuer.encode()
+    assert len(issuer_value) < 128
+    leaf = certificate("", "test-fulcio-intermediate", leaf_key.public_key(), inter_key, start, start + datetime.timedelta(minutes=10), False, [
+        (x509.SubjectAlternativeName([x509.RFC822Name(args.identity)]), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False),
+        (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                       key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False), True),
+        (x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8"), bytes([0x0C, len(issuer_value)]) + issuer_value), False),
+    ])
+    payload = canonical({
+        "critical": {
+            "identity": {"docker-reference": f"{args.registry}/{args.repository}"},
+            "image": {"docker-manifest-digest": args.digest},
+            "type": "cosign container image signature",
+        },
+        "optional": None,
+    })
+    signature = base64.b64encode(leaf_key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
+    layer = push_blob(args.registry, args.repository, payload)
+    config = canonical({"architecture": "", "created": "0001-01-01T00:00:00Z", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}, "config": {}})
+    push_blob(args.registry, args.repository, config)
+    manifest = canonical({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": layer["digest"], "size": len(payload),
+                    "annotations": {"dev.cosignproject.cosign/signature": signature,
+                                    "dev.sigstore.cosign/certificate": pem(leaf).decode(),
+                                    "dev.sigstore.cosign/chain": (pem(inter) + root).decode()}}],
+    })
+    put_manifest(args.registry, args.repository, args.digest.replace(":", "-") + ".sig", manifest, OCI_MANIFEST)
+    print(digest_of(manifest))
+
+
 def attach_sbom(args):
     sbom = canonical({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []})
     empty = b"{}"
@@ -201,6 +292,11 @@ def attach_sbom(args):
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("keyless-ca")
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("sign-keyless")
+    for option in ("--registry", "--repository", "--digest", "--ca", "--identity", "--issuer"):
+        p.add_argument(option, required=True)
     p = sub.add_parser("keygen")
     p.add_argument("--type", choices=["ecdsa", "rsa", "ed25519"], default="ecdsa")
     p.add_argument("--out", required=True)
@@ -217,7 +313,8 @@ def main():
         if name == "attest":
             p.add_argument("--tag-scheme", action="store_true")
     args = parser.parse_args()
-    {"keygen": keygen, "sign": cosign_sign, "attest": attest, "attach-sbom": attach_sbom}[args.command](args)
+    {"keygen": keygen, "sign": cosign_sign, "attest": attest, "attach-sbom": attach_sbom,
+     "keyless-ca": keyless_ca, "sign-keyless": sign_keyless}[args.command](args)
 
 
 if __name__ == "__main__":

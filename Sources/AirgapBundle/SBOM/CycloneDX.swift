@@ -139,7 +139,8 @@ public enum CycloneDX {
             properties.append(Property(name: "airgap:upstreamDigest", value: upstream.digest.description))
         }
         for check in image.verifiedBy ?? [] {
-            properties.append(Property(name: "airgap:verifiedBy", value: "\(check.key) (\(check.keyType.rawValue)) over \(check.digest)"))
+            let signer = check.identity.map { " keyless \($0) via \(check.issuer ?? "?")" } ?? ""
+            properties.append(Property(name: "airgap:verifiedBy", value: "\(check.key) (\(check.keyType.rawValue))\(signer) over \(check.digest)"))
         }
         let references = (image.signatures ?? []).map { artifact -> ExternalReference in
             let (type, comment): (String, String)

@@ -38,12 +38,13 @@ struct CosignVerifier {
         image.bundled.digest == image.upstream.digest ? [image.upstream.digest] : image.platformManifests.map(\.digest)
     }
 
-    func verify(_ image: ResolvedImage, signatures: [ResolvedSignature], with key: VerificationKey) throws -> [LockedKeyCheck] {
+    func verify(_ image: ResolvedImage, signatures: [ResolvedSignature], with policy: SignaturePolicy) throws -> [LockedKeyCheck] {
         let name = image.spec.reference.description
+        let label = policy.label
         return try Self.requiredSubjects(of: image).map { subject in
             let tag = Cosign.tag(for: subject, kind: .signature)
             guard let artifact = signatures.first(where: { $0.kind == .signature && $0.subject == subject }) else {
-                throw SignatureError.unsigned(image: name, digest: subject, key: key.label, tag: "\(image.spec.reference.name):\(tag)")
+                throw SignatureError.unsigned(image: name, digest: subject, key: label, tag: "\(image.spec.reference.name):\(tag)")
             }
             let display = artifact.reference
             guard let data = artifact.documents[artifact.descriptor.digest],
@@ -52,12 +53,31 @@ struct CosignVerifier {
             var otherDigest: String?
             var otherReference: String?
             var found = 0
+            var certificateProblem: String?
             for layer in manifest.layers where layer.mediaType == Cosign.simpleSigningMediaType {
                 guard let encoded = layer.annotations?[Cosign.signatureAnnotation] else { continue }
                 found += 1
                 guard let signature = Data(base64Encoded: encoded), layer.size <= Self.payloadLimit else { continue }
                 let payload = try self.payload(layer, repository: image.spec.reference.repository)
-                guard key.key.verify(signature, over: payload) else { continue }
+                var check: LockedKeyCheck
+                switch policy {
+                case .key(let key):
+                    guard key.key.verify(signature, over: payload) else { continue }
+                    check = LockedKeyCheck(key: key.key.fingerprint.description, keyType: key.key.kind, digest: subject, signature: artifact.reference)
+                case .keyless(let trust):
+                    switch Self.checkCertificate(layer, trust: trust, source: display) {
+                    case .failure(let problem):
+                        certificateProblem = problem.description
+                        continue
+                    case .success(let leafKey):
+                        guard leafKey.verify(signature, over: payload) else {
+                            certificateProblem = "the signature does not verify with its certificate's key"
+                            continue
+                        }
+                        check = LockedKeyCheck(key: trust.rootsDigest.description, keyType: leafKey.kind, digest: subject,
+                                               signature: artifact.reference, identity: trust.policy.identity, issuer: trust.policy.issuer)
+                    }
+                }
                 guard let claims = try? JSONDecoder().decode(Cosign.SimpleSigning.self, from: payload) else {
                     throw SignatureError.malformed(image: name, tag: display, detail: "a verified payload that is not simple-signing JSON")
                 }
@@ -69,12 +89,47 @@ struct CosignVerifier {
                     otherReference = claims.critical.identity.dockerReference
                     continue
                 }
-                return LockedKeyCheck(key: key.key.fingerprint.description, keyType: key.key.kind, digest: subject, signature: artifact.reference)
+                check.digest = subject
+                return check
             }
-            if let otherDigest { throw SignatureError.otherDigest(image: name, digest: subject, key: key.label, tag: display, signed: otherDigest) }
-            if let otherReference { throw SignatureError.otherReference(image: name, key: key.label, tag: display, signed: otherReference) }
-            throw SignatureError.noValidSignature(image: name, digest: subject, key: key.label, tag: display, found: found)
+            if let otherDigest { throw SignatureError.otherDigest(image: name, digest: subject, key: label, tag: display, signed: otherDigest) }
+            if let otherReference { throw SignatureError.otherReference(image: name, key: label, tag: display, signed: otherReference) }
+            if let certificateProblem {
+                throw SignatureError.keylessRejected(image: name, digest: subject, policy: label, tag: display, problem: certificateProblem)
+            }
+            throw SignatureError.noValidSignature(image: name, digest: subject, key: label, tag: display, found: found)
         }
+    }
+
+    /// A keyless signature's certificate (`dev.sigstore.cosign/certificate`, with
+    /// `dev.sigstore.cosign/chain`): it must chain to one of the trust roots, allow code signing,
+    /// and name the signer and OIDC issuer asked for. The chain is checked as at the
+    /// certificate's own start of validity: Fulcio certificates live ten minutes, and without a
+    /// transparency-log entry nothing proves when the signature was made (see the README).
+    static func checkCertificate(_ layer: Descriptor, trust: KeylessTrust, source: String) -> Result<EVPKey, CertificateProblem> {
+        guard let pem = layer.annotations?[Cosign.certificateAnnotation],
+              let leaf = X509Certificate.all(pem: Data(pem.utf8)).first else {
+            return .failure(CertificateProblem("it carries no certificate (a key-signed signature)"))
+        }
+        let chain = layer.annotations?[Cosign.chainAnnotation].map { X509Certificate.all(pem: Data($0.utf8)) } ?? []
+        if let error = leaf.chainError(intermediates: chain, roots: trust.roots, at: leaf.notBefore) {
+            return .failure(CertificateProblem("its certificate does not chain to \(trust.policy.certificateRoot): \(error)"))
+        }
+        guard leaf.allowsCodeSigning else { return .failure(CertificateProblem("its certificate does not allow code signing")) }
+        let identities = leaf.identities
+        guard identities.contains(trust.policy.identity) else {
+            return .failure(CertificateProblem("its certificate names \(identities.isEmpty ? "no signer" : identities.joined(separator: ", ")), not \(trust.policy.identity)"))
+        }
+        let issuer = leaf.oidcIssuer
+        guard issuer == trust.policy.issuer else {
+            return .failure(CertificateProblem("its certificate's OIDC issuer is \(issuer ?? "not recorded"), not \(trust.policy.issuer)"))
+        }
+        do { return .success(try leaf.publicKey(source: source)) } catch { return .failure(CertificateProblem("\(error)")) }
+    }
+
+    struct CertificateProblem: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     /// The payload blob, fetched into the cache (where pack finds it again) and read back.

@@ -10,6 +10,7 @@ public enum SignatureError: Error, CustomStringConvertible {
     case otherDigest(image: String, digest: Digest, key: String, tag: String, signed: String)
     case otherReference(image: String, key: String, tag: String, signed: String)
     case malformed(image: String, tag: String, detail: String)
+    case keylessRejected(image: String, digest: Digest, policy: String, tag: String, problem: String)
     case bundleUnsigned(bundle: String, key: String)
     case bundleSignatureInvalid(bundle: String, key: String, detail: String)
     case signaturesSkipped(lock: String, count: Int)
@@ -24,6 +25,8 @@ public enum SignatureError: Error, CustomStringConvertible {
             return "\(image): the signature in \(tag) verifies with \(key) but signs \(signed), not \(digest) being bundled; it was copied from another image"
         case .otherReference(let image, let key, let tag, let signed):
             return "\(image): the signature in \(tag) verifies with \(key) but names \(signed) as its docker-reference; it was made for another repository"
+        case .keylessRejected(let image, let digest, let policy, let tag, let problem):
+            return "\(image): the signature in \(tag) over \(digest.short) does not satisfy \(policy): \(problem)"
         case .malformed(let image, let tag, let detail):
             return "\(image): \(tag) is not a cosign signature (\(detail))"
         case .bundleUnsigned(let bundle, let key):

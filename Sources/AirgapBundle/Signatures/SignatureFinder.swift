@@ -2,12 +2,24 @@ import Foundation
 import Manifests
 import OCILayout
 
+/// A set of registry names shared between threads.
+final class RegistrySet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names = Set<String>()
+
+    func contains(_ name: String) -> Bool { lock.lock(); defer { lock.unlock() }; return names.contains(name) }
+    func insert(_ name: String) { lock.lock(); names.insert(name); lock.unlock() }
+}
+
 /// Finds what signs and describes an image upstream: cosign's tag-scheme artifacts
 /// (`sha256-<hex>.sig`, `.att`, `.sbom`) and OCI 1.1 referrers, through the referrers API where
 /// the registry has it and the `sha256-<hex>` fallback tag otherwise. Fetches manifests only;
 /// their blobs come with the image's at pack time.
 struct SignatureFinder {
     var client: RegistryClient
+    /// Registries known to lack the referrers API, shared by every image of one run: a 404 is
+    /// asked once per registry, not once per manifest.
+    var noReferrersAPI: RegistrySet = RegistrySet()
 
     /// The manifests a signature may be about: the image's own digest (when the bundle carries
     /// the upstream document unchanged) and every platform manifest carried.
@@ -72,7 +84,9 @@ struct SignatureFinder {
         var documents: [Digest: Data] = [:]
         let index: ImageIndex
         let descriptor: Descriptor
-        if let answer = try client.referrers(repository: repository, subject: subject) {
+        let answer = noReferrersAPI.contains(client.endpoint.name) ? nil : try client.referrers(repository: repository, subject: subject)
+        if answer == nil { noReferrersAPI.insert(client.endpoint.name) }
+        if let answer {
             let canonical = ImageIndex(mediaType: MediaType.ociIndex, manifests: answer.manifests.sorted { $0.digest < $1.digest })
             let data = try JSONEncoder.canonical().encode(canonical)
             descriptor = Descriptor(mediaType: MediaType.ociIndex, digest: Digest.sha256(of: data), size: Int64(data.count))

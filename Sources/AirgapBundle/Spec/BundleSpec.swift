@@ -26,12 +26,17 @@ public struct ImageSpec: Hashable, Sendable {
     /// `verify.key`: a PEM public key the image must carry a cosign signature from, resolved
     /// against the spec's folder.
     public var verifyKey: String?
+    /// `verify.certificateRoot` + `identity` + `issuer`: a keyless (certificate) signature is
+    /// required instead, chaining to that PEM root and naming that signer and OIDC issuer.
+    public var keyless: KeylessPolicy?
 
-    public init(reference: Reference, platforms: PlatformSelection, platformsExplicit: Bool = true, verifyKey: String? = nil) {
+    public init(reference: Reference, platforms: PlatformSelection, platformsExplicit: Bool = true, verifyKey: String? = nil,
+                keyless: KeylessPolicy? = nil) {
         self.reference = reference
         self.platforms = platforms
         self.platformsExplicit = platformsExplicit
         self.verifyKey = verifyKey
+        self.keyless = keyless
     }
 }
 
@@ -152,12 +157,22 @@ public struct BundleSpec: Sendable {
                 throw fail("\(key).\(unknown)", "unknown key; an image has ref, platforms and verify")
             }
             var verifyKey: String?
+            var keyless: KeylessPolicy?
+            func resolvePath(_ path: String) -> String {
+                path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).path
+            }
             if let verify = entry["verify"] {
-                guard let map = verify as? [String: Any], let keyPath = map["key"] as? String, !keyPath.isEmpty,
-                      map.keys.allSatisfy({ $0 == "key" }) else {
-                    throw fail("\(key).verify", "expected {key: FILE.pub}, a PEM public key the image's cosign signature must verify with")
+                let usage = "expected {key: FILE.pub} (a PEM public key) or {certificateRoot: ROOTS.pem, identity: SIGNER, issuer: OIDC-ISSUER} (keyless)"
+                guard let map = verify as? [String: Any] else { throw fail("\(key).verify", usage) }
+                if let keyPath = map["key"] as? String, !keyPath.isEmpty, map.keys.allSatisfy({ $0 == "key" }) {
+                    verifyKey = resolvePath(keyPath)
+                } else if let root = map["certificateRoot"] as? String, let identity = map["identity"] as? String,
+                          let issuer = map["issuer"] as? String, !root.isEmpty, !identity.isEmpty, !issuer.isEmpty,
+                          Set(map.keys) == ["certificateRoot", "identity", "issuer"] {
+                    keyless = KeylessPolicy(certificateRoot: resolvePath(root), identity: identity, issuer: issuer)
+                } else {
+                    throw fail("\(key).verify", usage)
                 }
-                verifyKey = keyPath.hasPrefix("/") ? keyPath : URL(fileURLWithPath: directory).appendingPathComponent(keyPath).path
             }
             guard let refText = entry["ref"] as? String else { throw fail("\(key).ref", "missing; e.g. ref: docker.io/library/flink:1.17.1") }
             let reference: Reference
@@ -165,7 +180,7 @@ public struct BundleSpec: Sendable {
             guard seen.insert(reference).inserted else { throw fail("\(key).ref", "\(reference) is listed twice") }
             images.append(ImageSpec(reference: reference,
                                     platforms: try parsePlatforms(entry["platforms"], key: "\(key).platforms", fail: fail),
-                                    platformsExplicit: entry["platforms"] != nil, verifyKey: verifyKey))
+                                    platformsExplicit: entry["platforms"] != nil, verifyKey: verifyKey, keyless: keyless))
         }
 
         var mirrors: [String: URL] = [:]

@@ -93,19 +93,20 @@ public struct BundleResolver: Sendable {
             }
         }
         let imageResolver = ImageResolver(pool: pool)
+        let noReferrersAPI = RegistrySet()
         let lockedImages = Dictionary((lock?.images ?? []).map { ($0.reference, $0) }, uniquingKeysWith: { first, _ in first })
         for image in spec.images {
             // A lock written without signatures is followed: pack carries what the lock pins.
             let lockSkipped = lockedImages[image.reference.description].map { $0.signatures == nil } ?? false
-            let keyPaths = [image.verifyKey, verifyKey].compactMap { $0 }
-            let keys = try keyPaths.map(VerificationKey.init(path:))
+            let keys = try [image.verifyKey, verifyKey].compactMap { $0 }.map { SignaturePolicy.key(try VerificationKey(path: $0)) }
+                + (image.keyless.map { [SignaturePolicy.keyless(try KeylessTrust($0))] } ?? [])
             let findSignatures = (signatures && !lockSkipped) || !keys.isEmpty
             let (pool, cache) = (self.pool, self.cache)
             let work = { () throws -> ResolvedImage in
                 var resolved = try imageResolver.resolve(image)
                 guard findSignatures else { return resolved }
                 let client = pool.client(for: image.reference.registry)
-                let found = try SignatureFinder(client: client).find(for: resolved)
+                let found = try SignatureFinder(client: client, noReferrersAPI: noReferrersAPI).find(for: resolved)
                 if !keys.isEmpty {
                     let verifier = CosignVerifier(client: client, cache: cache)
                     resolved.keyChecks = try keys.flatMap { try verifier.verify(resolved, signatures: found, with: $0) }
