@@ -52,11 +52,14 @@ started=$(date +%s)
 
 # 1. Flink from PyPI (source archives: they carry the JARs and scripts as the binary release does).
 downloads="$work/downloads"
+# Any pip will do; the venv scripts/install-deps.sh makes has one where Debian's python3 has none.
+pip_python=python3
+python3 -m pip --version >/dev/null 2>&1 || pip_python="$root/.build-py/venv/bin/python"
 mkdir -p "$downloads"
 for package in apache-flink-libraries apache-flink; do
   if [ ! -f "$downloads/$package-$flink_version.tar.gz" ]; then
     log "downloading $package $flink_version from PyPI"
-    python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+    "$pip_python" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
       -d "$downloads" "$package==$flink_version" >&2
   fi
 done

@@ -207,6 +207,24 @@ final class ChartFlinkStartupTests: XCTestCase {
         XCTAssertNil(try noHA.flinkConfiguration().entries["kubernetes.cluster-id"])
     }
 
+    /// Under HA Flink binds the JobManager's RPC to high-availability.jobmanager.port (random by
+    /// default), not jobmanager.rpc.port: the chart pins it to the port its probes and Service use.
+    func testHighAvailabilityKeepsTheJobManagerRPCOnItsPort() throws {
+        for file in ["spec-ha-values.yaml", "ha-one-jobmanager-filesystem-values.yaml"] {
+            let rendered = try ChartRenders.render(try ChartRenders.ciValues(file))
+            XCTAssertEqual(try rendered.flinkConfiguration().entries["high-availability.jobmanager.port"], "6123", file)
+            let liveness = RenderedChart.container(try jobmanager(rendered), "jobmanager")?["livenessProbe"] as? [String: Any]
+            XCTAssertEqual((liveness?["tcpSocket"] as? [String: Any])?["port"] as? String, "rpc", file)
+        }
+        let zookeeper = try ChartRenders.render(["flinkConfiguration": ["high-availability": "zookeeper", "high-availability.zookeeper.quorum": "zk:2181",
+                                                                        "high-availability.storageDir": "file:///opt/flink/data/ha"]])
+        XCTAssertEqual(try zookeeper.flinkConfiguration().entries["high-availability.jobmanager.port"], "6123")
+        XCTAssertNil(zookeeper.object("Role", "flink-cdc-ha"), "ZooKeeper HA needs no Kubernetes permissions")
+        XCTAssertNil(try ChartRenders.render().flinkConfiguration().entries["high-availability.jobmanager.port"])
+        let owned = try ChartRenders.failure(["flinkConfiguration": ["high-availability.jobmanager.port": "50010"]])
+        XCTAssertTrue(owned.contains("flinkConfiguration.high-availability.jobmanager.port is set by the chart"), owned)
+    }
+
     // MARK: JobManager volume and rollout
 
     func testJobManagerIsReplacedNotDoubledAndItsVolumeHoldsUploads() throws {
