@@ -99,14 +99,16 @@ def build_content():
 
 def chart_archive(name, version):
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.USTAR_FORMAT) as tar:
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for path, text in (("Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: {version}\n"),
                            ("values.yaml", "replicas: 1\n")):
             info = tarfile.TarInfo(f"chart/{path}")
             payload = text.encode()
             info.size, info.mtime = len(payload), 0
             tar.addfile(info, io.BytesIO(payload))
-    return raw.getvalue()
+    # gzip's header carries a time: fixed, or index.yaml's digest and the archive served a
+    # second later disagree.
+    return gzip.compress(raw.getvalue(), mtime=0)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -2,24 +2,6 @@ import Foundation
 import Manifests
 import OCILayout
 
-/// Where a blob's bytes are: a region of the bundle tarball, read in place.
-public struct BlobSource: @unchecked Sendable {
-    public var file: PartedFile
-    public var offset: Int64
-    public var descriptor: Descriptor
-
-    public init(file: PartedFile, offset: Int64, descriptor: Descriptor) {
-        self.file = file
-        self.offset = offset
-        self.descriptor = descriptor
-    }
-
-    /// Streams the blob's bytes.
-    public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try file.forEachChunk(offset: offset, length: descriptor.size, body)
-    }
-}
-
 /// How a blob reached the registry.
 public enum BlobPushOutcome: Equatable, Sendable {
     case existed

@@ -103,7 +103,7 @@ public struct Extractor: Sendable {
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let target = "\(output)/\(name)"
-        try Self.writeBlob(layout.source(for: layer), to: target)
+        try layout.source(for: layer).writeChecked(to: target)
         return ExtractSummary(kind: .jar, reference: entry.reference, digest: layer.digest.description, output: target, files: 1)
     }
 
@@ -127,7 +127,7 @@ public struct Extractor: Sendable {
             if let data = layout.documents[descriptor.digest] {
                 try AtomicFile.write(data, to: target)
             } else {
-                try Self.writeBlob(layout.source(for: descriptor), to: target)
+                try layout.source(for: descriptor).writeChecked(to: target)
             }
             files += 1
         }
@@ -160,22 +160,6 @@ public struct Extractor: Sendable {
             throw ExtractError.outputTaken(path: "\(output)/\(LayoutPath.indexFileName)", problem: "is not an OCI index")
         }
         return index
-    }
-
-    /// A blob from the bundle to a file, hashed on the way: a mismatch leaves nothing behind.
-    static func writeBlob(_ source: BlobSource, to target: String) throws {
-        try AtomicFile.write(to: target) { output in
-            let hasher = SHA256Hasher()
-            try source.forEachChunk { chunk in
-                hasher.update(chunk)
-                try output.write(chunk)
-            }
-            let actual = hasher.finalize()
-            guard actual == source.descriptor.digest else {
-                throw LayoutError.digestMismatch(path: LayoutPath.blobName(source.descriptor.digest), expected: source.descriptor.digest.description,
-                                                 actual: actual.description)
-            }
-        }
     }
 
     /// A name that is one path component and not hidden: safe to join to a directory.

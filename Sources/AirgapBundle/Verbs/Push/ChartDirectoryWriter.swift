@@ -72,19 +72,7 @@ struct ChartDirectoryWriter {
         var result = Result(strays: strays)
         try FileManager.default.createDirectory(atPath: libsDirectory, withIntermediateDirectories: true)
         for jar in jars {
-            let source = try bundle.source(for: jar.descriptor)
-            let target = "\(libsDirectory)/\(jar.fileName)"
-            try AtomicFile.write(to: target) { output in
-                let hasher = SHA256Hasher()
-                try source.forEachChunk { chunk in
-                    hasher.update(chunk)
-                    try output.write(chunk)
-                }
-                let actual = hasher.finalize()
-                guard actual == jar.digest else {
-                    throw LayoutError.digestMismatch(path: target, expected: jar.digest.description, actual: actual.description)
-                }
-            }
+            try bundle.source(for: jar.descriptor).writeChecked(to: "\(libsDirectory)/\(jar.fileName)")
             result.written.append(jar.fileName)
         }
         if prune {
