@@ -46,6 +46,19 @@ struct BlobUploader {
         summary.blobsResumed += totals.resumed
         summary.blobsSkipped += totals.skipped
     }
+
+    /// Drops what an interrupted run recorded for these blobs. Once they are in the registry,
+    /// uploaded now or arrived before (a kill between the closing PUT and the record's removal,
+    /// a mount), there is nothing left to resume; the callers skip blobs the registry already
+    /// holds, so the uploader alone would never see those records.
+    func forgetSessions(for tasks: [BlobTask]) {
+        guard let sessions else { return }
+        for task in tasks {
+            for repository in task.repositories {
+                sessions.remove(registry: client.endpoint.name, repository: repository, digest: task.descriptor.digest)
+            }
+        }
+    }
 }
 
 /// Blob outcomes counted across upload threads.

@@ -49,6 +49,8 @@ struct LibsImageStep {
             return source
         }, summary: &summary)
 
+        uploader.forgetSessions(for: (image.baseBlobs + image.blobs.values.map(\.descriptor)).map { BlobTask(descriptor: $0, repositories: [repository]) })
+
         let tag = flink.tag ?? "latest"
         var missing: [MissingManifest] = []
         for (position, manifest) in image.manifests.enumerated() {

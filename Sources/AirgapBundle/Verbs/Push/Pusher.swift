@@ -70,10 +70,7 @@ public struct Pusher: Sendable {
         let uploader = BlobUploader(client: client, jobs: options.jobs, chunkSize: options.chunkSize,
                                     sessions: options.uploadState.map(UploadSessionStore.init), progress: progress)
         try await uploader.upload(missingBlobs, source: { try bundle.source(for: $0) }, summary: &summary)
-        // Sessions an interrupted run recorded for blobs that have since arrived some other way.
-        if let sessions = uploader.sessions {
-            for task in plan.blobs { for repository in task.repositories { sessions.remove(registry: client.endpoint.name, repository: repository, digest: task.descriptor.digest) } }
-        }
+        uploader.forgetSessions(for: plan.blobs)
         try await ManifestStep(client: client).put(missingManifests, summary: &summary)
 
         if let chart {
