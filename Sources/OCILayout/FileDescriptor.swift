@@ -7,7 +7,7 @@ import Darwin
 
 /// An open POSIX file, closed when the value is released. Reads and writes in large blocks with
 /// `EINTR` handled, so the callers' streaming loops stay short.
-public final class FileDescriptor {
+public final class FileDescriptor: PositionalReader {
     public let path: String
     public let raw: Int32
 
@@ -70,21 +70,6 @@ public final class FileDescriptor {
             let count = pread(raw, buffer.baseAddress, buffer.count, off_t(offset))
             if count >= 0 { return count }
             if errno != EINTR { throw LayoutError.io(path: path, operation: "read at \(offset)", errno: errno) }
-        }
-    }
-
-    /// Calls `body` with successive chunks of `length` bytes from `offset`, read in place.
-    public func forEachChunk(offset: Int64, length: Int64, bufferSize: Int = 1 << 20,
-                             _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        var position = offset
-        let end = offset + length
-        while position < end {
-            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, Int(end - position))]), at: position)
-            guard count > 0 else { throw LayoutError.io(path: path, operation: "read at \(position)", errno: EIO) }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            position += Int64(count)
         }
     }
 

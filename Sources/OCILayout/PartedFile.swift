@@ -7,7 +7,7 @@ import Glibc
 /// One logical file stored as consecutive parts (`bundle.tar.001`, `.002`, …), read by position
 /// as if the parts were concatenated: a split bundle is read in place, never reassembled. An
 /// unsplit file is the one-part case, so every reader of a bundle goes through this one type.
-public final class PartedFile: @unchecked Sendable {
+public final class PartedFile: PositionalReader, @unchecked Sendable {
     /// The logical file's name (the bundle's base name for a split bundle).
     public let path: String
     public let parts: [FileDescriptor]
@@ -67,21 +67,6 @@ public final class PartedFile: @unchecked Sendable {
             position += Int64(count)
         }
         return filled
-    }
-
-    /// Calls `body` with successive chunks of `length` bytes from `offset`, read in place.
-    public func forEachChunk(offset: Int64, length: Int64, bufferSize: Int = 1 << 20,
-                             _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        var position = offset
-        let end = offset + length
-        while position < end {
-            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, Int(end - position))]), at: position)
-            guard count > 0 else { throw LayoutError.io(path: path, operation: "read at \(position)", errno: EIO) }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            position += Int64(count)
-        }
     }
 
     public func adviseSequential() {
