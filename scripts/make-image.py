@@ -53,6 +53,7 @@ def main():
     parser.add_argument("--layer-size", type=int, default=64 * 1024)
     parser.add_argument("--seed", default="airgap")
     parser.add_argument("--gzip-level", type=int, default=1, help="0 stores without compressing (fast, big)")
+    parser.add_argument("--top-seed", help="seed of each platform's last layer only: images built with the same --seed and another --top-seed share every other layer, as two patch releases of one image do")
     parser.add_argument("--attestation", action="store_true", help="add an unknown/unknown attestation manifest")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the config's Env")
     parser.add_argument("--file", action="append", default=[], help="a path (e.g. opt/flink/lib/flink-json-1.17.1.jar) to add to the base layer")
@@ -71,6 +72,9 @@ def main():
         parts = platform.split("/")
         rng = random.Random(f"{args.seed}/{platform}")
         layers = [base] + [layer(f"layer{i}.bin", args.layer_size, rng, args.gzip_level) for i in range(1, args.layers)]
+        if args.top_seed and args.layers > 1:
+            top_rng = random.Random(f"{args.top_seed}/{platform}/top")
+            layers[-1] = layer(f"layer{args.layers - 1}.bin", args.layer_size, top_rng, args.gzip_level)
         layer_descriptors = []
         for compressed, _ in layers:
             d = write_blob(layout, compressed)

@@ -15,6 +15,10 @@ public struct Lockfile: Codable, Equatable, Sendable {
     public var images: [LockedImage]
     public var jars: [LockedJar]
     public var charts: [LockedChart]
+    /// Set only in the lock a delta bundle carries (`pack --since OLD.lock`): which lock it
+    /// builds on and which blobs it leaves to that base. Absent (not `null`) everywhere else, so
+    /// a full bundle's lock is byte for byte what it was before deltas existed.
+    public var delta: LockedDelta?
 
     public init(airgapVersion: String, specDigest: String, images: [LockedImage], jars: [LockedJar], charts: [LockedChart]) {
         self.lockVersion = Self.currentVersion
@@ -53,6 +57,36 @@ public struct Lockfile: Codable, Equatable, Sendable {
         images.compactMap { image in image.unresolved.map { (image.reference, $0) } }
             + jars.compactMap { jar in jar.unresolved.map { (jar.coordinates.description, $0) } }
             + charts.compactMap { chart in chart.unresolved.map { (chart.reference, $0) } }
+    }
+}
+
+/// What a delta bundle leaves out and where the enclave already has it.
+public struct LockedDelta: Codable, Equatable, Sendable {
+    /// SHA-256 of the base lock's bytes, exactly as the base bundle carries them.
+    public var base: Digest
+    /// Blobs the bundle's graph reaches but the bundle does not hold, sorted by digest.
+    public var external: [ExternalBlob]
+
+    public init(base: Digest, external: [ExternalBlob]) {
+        self.base = base
+        self.external = external.sorted { $0.digest < $1.digest }
+    }
+
+    /// Bytes the delta does not carry.
+    public var savedBytes: Int64 { external.reduce(0) { $0 + $1.size } }
+}
+
+/// A blob of the base: a layer or JAR the base lock's entries reach, with the repository
+/// (`registry/path`, as the base lock names it) it was pushed with, to check or mount it from.
+public struct ExternalBlob: Codable, Equatable, Sendable {
+    public var digest: Digest
+    public var size: Int64
+    public var repository: String
+
+    public init(digest: Digest, size: Int64, repository: String) {
+        self.digest = digest
+        self.size = size
+        self.repository = repository
     }
 }
 

@@ -47,6 +47,11 @@ struct Pack: AsyncParsableCommand {
         valueName: "size"))
     var maxPartSize: String?
 
+    @Option(name: .customLong("since"), help: ArgumentHelp(
+        "Write a delta bundle: every document, but only the layers and JARs that a bundle packed from OLD.lock (the base, already pushed in the enclave) does not hold. The bundle's lock records the base and each blob left out.",
+        valueName: "OLD.lock"))
+    var since: String?
+
     @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign the bundle's lock with this PEM private key (mode 600) into airgap/bundle.lock.sig, in cosign sign-blob format.", valueName: "KEY.pem"))
     var signKey: String?
 
@@ -65,6 +70,7 @@ struct Pack: AsyncParsableCommand {
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
         var packer = Packer(resolver: resolver, jobs: jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
+        packer.since = try since.map { try DeltaBase.load($0, cache: resolver.cache, pool: resolver.pool) }
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
         if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
@@ -75,6 +81,9 @@ struct Pack: AsyncParsableCommand {
         if let key { say("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
         say("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
         if summary.lockCreated { say("wrote \(summary.lock)") }
+        if let base = summary.deltaBase, let saved = summary.bytesSaved {
+            say("delta of \(since ?? "") (\(base.prefix(19))…): \(summary.externalBlobs ?? 0) blobs left to the base, \(ByteCount.format(saved)) not carried")
+        }
         if let parts = summary.parts { say("wrote \(parts.count) parts: \(parts.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " "))") }
         say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
     }

@@ -54,6 +54,9 @@ struct Push: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also check the bundle against this lockfile.", valueName: "PATH"))
     var lock: String?
 
+    @Option(name: .customLong("base"), help: ArgumentHelp("For a delta bundle (pack --since): the base bundle, verified whole; blobs the delta leaves out and the registry lacks are sent from it. Without it, the registry must already hold them (push the base first).", valueName: "OLD.tar"))
+    var bases: [String] = []
+
     @Flag(name: .customLong("dry-run"), help: "Print what would be sent, skipped and written; write nothing.")
     var dryRun = false
 
@@ -126,6 +129,7 @@ struct Push: AsyncParsableCommand {
         options.maxPathComponents = maxPathComponents
         options.chunkSize = chunkSize
         options.key = try key.map(VerificationKey.init(path:))
+        options.bases = bases
         options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
         let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)

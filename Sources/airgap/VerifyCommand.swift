@@ -17,6 +17,9 @@ struct Verify: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Require airgap/bundle.lock.sig to verify with this PEM public key (what pack --sign-key signed with).", valueName: "PUB.pem"))
     var key: String?
 
+    @Option(name: .customLong("base"), help: ArgumentHelp("For a delta bundle (pack --since): the base bundle it was packed against; the blobs the delta leaves out are proved from it, so the full closure is checked. Repeat for a chain of deltas.", valueName: "OLD.tar"))
+    var bases: [String] = []
+
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
@@ -27,7 +30,7 @@ struct Verify: AsyncParsableCommand {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
             external = (parsed, lock)
         }
-        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external, key: publicKey)
+        let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external, key: publicKey, bases: bases)
         if outputOptions.json { return try outputOptions.printJSON(verified) }
         let counts = Dictionary(grouping: verified.entries, by: \.kind).mapValues(\.count)
         let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart), ("signature artifact", .signature)].compactMap { label, kind in
@@ -39,7 +42,17 @@ struct Verify: AsyncParsableCommand {
         let lockLine = locks.isEmpty ? "no lock (not packed by airgap)"
             : "matches " + locks.joined(separator: " and ") + (lock == nil && key == nil ? "; pass --lock with your own copy, or --key with the signer's public key, to guard against tampering" : "")
         say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine); bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
+        if let delta = verified.delta { say(deltaLine(delta)) }
     }
+}
+
+/// What a delta leaves to its base, and how far that was proved.
+func deltaLine(_ delta: VerifiedBundle.DeltaSummary) -> String {
+    let left = "delta of the base whose lock is \(delta.base): \(delta.externalBlobs) blob\(delta.externalBlobs == 1 ? "" : "s") (\(ByteCount.format(delta.bytesSaved))) left to the base"
+    if delta.provedFrom.isEmpty {
+        return left + ", each listed in the lock at the digest and size the bundle's manifests give; pass --base OLD.tar to prove them from the base bundle"
+    }
+    return left + ", proved from \(delta.provedFrom.joined(separator: ", "))"
 }
 
 struct Inspect: AsyncParsableCommand {
@@ -80,6 +93,10 @@ struct Inspect: AsyncParsableCommand {
         // Bundles packed before airgap signed and described them print as they always did.
         if verified.bundleSignature != "absent" || verified.sbom != "absent" {
             say("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
+        }
+        if let delta = verified.delta {
+            let carried = verified.bytes
+            say("delta bundle: base lock \(delta.base); \(delta.externalBlobs) blob\(delta.externalBlobs == 1 ? "" : "s") left to the base, \(ByteCount.format(delta.bytesSaved)) saved (carries \(ByteCount.format(carried)) of \(ByteCount.format(carried + delta.bytesSaved)))")
         }
     }
 }

@@ -6,10 +6,11 @@ public enum TestImages {
     @discardableResult
     public static func build(
         layout: String, ref: String, platforms: [String] = ["linux/amd64"], layers: Int = 3, layerSize: Int = 48 * 1024,
-        seed: String = "airgap", attestation: Bool = false, env: [String] = [], files: [String] = []
+        seed: String = "airgap", topSeed: String? = nil, attestation: Bool = false, env: [String] = [], files: [String] = []
     ) throws -> String {
         var arguments = [Paths.script("make-image.py"), "--out", layout, "--ref", ref, "--layers", "\(layers)",
                          "--layer-size", "\(layerSize)", "--seed", seed]
+        if let topSeed { arguments += ["--top-seed", topSeed] }
         for entry in env { arguments += ["--env", entry] }
         for file in files { arguments += ["--file", file] }
         for platform in platforms { arguments += ["--platform", platform] }

@@ -19,7 +19,7 @@ enum BundleCheck {
         var differences = LockComparison.compare(lock, named: lockPath, with: bundle)
         let inside = "\(LayoutPath.lockFileName) (inside the bundle)"
         if let embedded = bundle.lock {
-            differences += LockComparison.compare(lock, named: lockPath, with: embedded, named: inside)
+            differences += LockComparison.compare(lock, named: lockPath, withCarried: embedded, named: inside)
             // The lock inside against its own bundle: a bundle repacked around another lock.
             differences += LockComparison.compare(embedded, named: inside, with: bundle).filter { $0.kind != .extra && $0.kind != .missing }
         }

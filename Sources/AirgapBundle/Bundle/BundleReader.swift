@@ -16,7 +16,10 @@ public struct BundleItem: Sendable {
     public var platforms: [String]
     /// Every distinct blob the entry reaches, manifests included.
     public var blobs: Set<Digest>
+    /// Bytes of those blobs, those a delta leaves to its base included.
     public var bytes: Int64
+    /// The blobs among them that a delta leaves to its base (see `LockedDelta`).
+    public var external: Set<Digest> = []
 }
 
 /// A bundle opened once: the file, one pass over its tar (every blob's size and data offset by
@@ -86,13 +89,13 @@ public final class BundleReader: @unchecked Sendable {
             try BundleParts.checkDigests(file, actual: snapshot.partDigests ?? [], checksumLines: checksumLines)
             checksumFile = "match, \(file.parts.count) parts"
         }
-        let items = try BundleGraph.walk(snapshot)
         var lock: Lockfile?
         if let data = snapshot.lockFile {
             do { lock = try Lockfile.decode(data, path: LayoutPath.lockFileName) } catch {
                 throw LayoutDefect(entry: LayoutPath.lockFileName, problem: "\(error)")
             }
         }
+        let items = try BundleGraph.walk(snapshot, external: lock?.delta)
         return BundleReader(path: path, file: file, snapshot: snapshot, items: items, lockData: snapshot.lockFile, lock: lock,
                             thorough: thorough, checksumFile: checksumFile)
     }
@@ -104,9 +107,37 @@ public final class BundleReader: @unchecked Sendable {
 
     public var documents: [Digest: Data] { snapshot.documents }
 
+    /// The base bundles a delta's left-out blobs are read from (`--base`), once
+    /// `DeltaCheck.attach` proved they hold them.
+    public internal(set) var bases: [BundleReader] = []
+
+    /// The delta section of the lock inside, when this is a delta bundle.
+    public var delta: LockedDelta? { lock?.delta }
+
+    /// Whether a delta leaves this blob to its base (it may still be read from an attached base).
+    public func isExternal(_ digest: Digest) -> Bool {
+        snapshot.blobSizes[digest] == nil && (delta?.external.contains { $0.digest == digest } ?? false)
+    }
+
+    /// Where the blob's bytes are, or nil when a delta leaves it to its base and no base bundle
+    /// was given: then only the registry (or a file the base already placed) has it.
+    public func heldSource(for descriptor: Descriptor) throws -> BlobSource? {
+        if snapshot.blobSizes[descriptor.digest] == nil, isExternal(descriptor.digest) {
+            guard let base = bases.first(where: { $0.snapshot.blobSizes[descriptor.digest] != nil }) else { return nil }
+            return try base.source(for: descriptor)
+        }
+        return try source(for: descriptor)
+    }
+
     /// Where `descriptor`'s bytes are in the tarball, to be read in place. The size must be the
     /// blob's own: a descriptor that claims another size is refused, not read short or long.
+    /// A blob a delta leaves to its base is read from the base bundle, when one was given.
     public func source(for descriptor: Descriptor) throws -> BlobSource {
+        if snapshot.blobSizes[descriptor.digest] == nil, isExternal(descriptor.digest) {
+            if let base = bases.first(where: { $0.snapshot.blobSizes[descriptor.digest] != nil }) { return try base.source(for: descriptor) }
+            throw LayoutDefect(entry: LayoutPath.blobName(descriptor.digest),
+                               problem: "is left to the base bundle by this delta (\(path)); pass --base with the base bundle to read it")
+        }
         guard let offset = snapshot.dataOffsets[descriptor.digest], let size = snapshot.blobSizes[descriptor.digest] else {
             throw LayoutDefect(entry: LayoutPath.blobName(descriptor.digest), problem: "is not in \(path)")
         }
@@ -153,7 +184,9 @@ public final class BundleReader: @unchecked Sendable {
 /// that is present and of its size, every manifest says the media type its descriptor says,
 /// and nothing is left unreferenced.
 enum BundleGraph {
-    static func walk(_ snapshot: LayoutSnapshot) throws -> [BundleItem] {
+    /// A delta's lock lists the blobs it leaves out: those may be absent, at the size listed.
+    static func walk(_ snapshot: LayoutSnapshot, external delta: LockedDelta? = nil) throws -> [BundleItem] {
+        let external = Dictionary((delta?.external ?? []).map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
         guard let layoutFile = snapshot.layoutFile else {
             throw LayoutDefect(entry: LayoutPath.layoutFileName, problem: "missing; this is not an OCI image layout")
         }
@@ -187,14 +220,16 @@ enum BundleGraph {
             }
             var blobs = Set<Digest>()
             var platforms: [String] = []
-            try visit(entry, from: "\(LayoutPath.indexFileName) → \(name)", depth: 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms)
+            try visit(entry, from: "\(LayoutPath.indexFileName) → \(name)", depth: 1, snapshot: snapshot, external: external,
+                      blobs: &blobs, platforms: &platforms)
             reached.formUnion(blobs)
             var descriptor = entry
             descriptor.annotations = nil
             items.append(BundleItem(
                 kind: kind(of: entry, named: name, snapshot: snapshot), reference: name, descriptor: descriptor,
                 platformManifests: platformManifests(of: entry, snapshot: snapshot), platforms: platforms, blobs: blobs,
-                bytes: blobs.reduce(0) { $0 + (snapshot.blobSizes[$1] ?? 0) }))
+                bytes: blobs.reduce(0) { $0 + (snapshot.blobSizes[$1] ?? external[$1] ?? 0) },
+                external: blobs.filter { snapshot.blobSizes[$0] == nil }))
         }
         if let stray = snapshot.blobSizes.keys.filter({ !reached.contains($0) }).min() {
             throw LayoutDefect(entry: LayoutPath.blobName(stray), problem: "is not referenced from index.json; a bundle carries nothing unaccounted for")
@@ -231,11 +266,19 @@ enum BundleGraph {
     }
 
     private static func visit(
-        _ descriptor: Descriptor, from parent: String, depth: Int, snapshot: LayoutSnapshot, blobs: inout Set<Digest>, platforms: inout [String]
+        _ descriptor: Descriptor, from parent: String, depth: Int, snapshot: LayoutSnapshot, external: [Digest: Int64],
+        blobs: inout Set<Digest>, platforms: inout [String]
     ) throws {
         let blobName = LayoutPath.blobName(descriptor.digest)
-        guard let size = snapshot.blobSizes[descriptor.digest] else {
+        let isDocument = MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType)
+        guard let size = snapshot.blobSizes[descriptor.digest] ?? (isDocument ? nil : external[descriptor.digest]) else {
+            if external[descriptor.digest] != nil {
+                throw LayoutDefect(entry: blobName, problem: "is a manifest, but \(LayoutPath.lockFileName) lists it as left to the base; a delta carries every document, pack it again")
+            }
             throw LayoutDefect(entry: blobName, problem: "missing, but \(parent) points at it")
+        }
+        if snapshot.blobSizes[descriptor.digest] == nil, size != descriptor.size {
+            throw LayoutDefect(entry: blobName, problem: "is \(size) bytes as \(LayoutPath.lockFileName) leaves it to the base, but \(parent) says \(descriptor.size)")
         }
         guard size == descriptor.size else {
             throw LayoutDefect(entry: blobName, problem: "is \(size) bytes, but \(parent) says \(descriptor.size)")
@@ -267,9 +310,13 @@ enum BundleGraph {
         }
         switch document {
         case .index(let index):
-            for child in index.manifests { try visit(child, from: blobName, depth: depth + 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+            for child in index.manifests {
+                try visit(child, from: blobName, depth: depth + 1, snapshot: snapshot, external: external, blobs: &blobs, platforms: &platforms)
+            }
         case .manifest(let manifest):
-            for child in manifest.blobs { try visit(child, from: blobName, depth: depth + 1, snapshot: snapshot, blobs: &blobs, platforms: &platforms) }
+            for child in manifest.blobs {
+                try visit(child, from: blobName, depth: depth + 1, snapshot: snapshot, external: external, blobs: &blobs, platforms: &platforms)
+            }
         }
     }
 }

@@ -120,12 +120,40 @@ public enum LockComparison {
             guard let item = entry(chart.reference, field: field, pin: chart.bundled, unresolved: chart.unresolved, kind: .chart) else { continue }
             compareChart(chart, field: field, item: item, bundle: bundle, lockName: lockName) { add(.field, chart.reference, $0) }
         }
+        if let delta = lock.delta { compareDelta(delta, lockName: lockName, bundle: bundle) { add(.field, lockName, $0, place: lockName) } }
         let pinned = Set(lock.images.flatMap { [$0.reference] + ($0.signatures ?? []).map(\.reference) }
                          + lock.jars.map(\.reference) + lock.charts.map(\.reference))
         for item in bundle.items where !pinned.contains(item.reference) {
             add(.extra, item.reference, "holds \(item.reference), which \(lockName) does not pin")
         }
         return differences
+    }
+
+    /// A delta's lock lists exactly the blobs the bundle's graph reaches and the tarball lacks,
+    /// each once, at the size its descriptors give, with a repository to find it in. (The graph
+    /// walk already refused a reached blob that is absent and unlisted, or listed at another size.)
+    private static func compareDelta(_ delta: LockedDelta, lockName: String, bundle: BundleReader, _ report: (String) -> Void) {
+        if delta.base.algorithm != .sha256 {
+            report("delta.base: \(delta.base) is not the SHA-256 of a lock")
+        }
+        let reached = bundle.items.reduce(into: Set<Digest>()) { $0.formUnion($1.external) }
+        var seen = Set<Digest>()
+        for (position, blob) in delta.external.enumerated() {
+            let field = "delta.external[\(blob.digest)]"
+            if !seen.insert(blob.digest).inserted {
+                report("\(field): listed twice")
+            } else if position > 0, !(delta.external[position - 1].digest < blob.digest) {
+                report("\(field): listed out of order (the list is sorted by digest)")
+            }
+            if bundle.snapshot.blobSizes[blob.digest] != nil {
+                report("\(field): the bundle carries this blob itself, but \(lockName) says it is left to the base")
+            } else if !reached.contains(blob.digest) {
+                report("\(field): nothing in the bundle points at this blob, yet \(lockName) leaves it to the base")
+            }
+            if (try? Reference(parsing: blob.repository))?.name != blob.repository {
+                report("\(field).repository: \"\(blob.repository)\" is not a repository name (registry/path)")
+            }
+        }
     }
 
     /// A signature entry is about a manifest the image carries, under the tag cosign (or the
@@ -310,6 +338,14 @@ public enum LockComparison {
         if chart.source.isEmpty || !["path:", "repo:", "oci:"].contains(where: chart.source.hasPrefix) {
             report("\(field).source: \"\(chart.source)\" is not path:, repo: or oci:")
         }
+    }
+
+    /// `--lock` (the spec's lock) against the lock a bundle carries. A delta's carried lock is
+    /// the spec's lock plus its delta section, which is compared only when `--lock` has one too.
+    public static func compare(_ given: Lockfile, named givenName: String, withCarried carried: Lockfile, named carriedName: String) -> [LockDifference] {
+        var carried = carried
+        if given.delta == nil { carried.delta = nil }
+        return compare(given, named: givenName, with: carried, named: carriedName)
     }
 
     /// Two locks field by field (`--lock` against the one the bundle carries): the first

@@ -22,6 +22,10 @@ public struct PackSummary: Codable, Sendable {
     /// The part files, in order, when the tarball was split (`--max-part-size`).
     public var parts: [String]?
     public var lock: String
+    /// With `--since`: the base lock's digest and the bytes of the blobs left to it.
+    public var deltaBase: String?
+    public var externalBlobs: Int?
+    public var bytesSaved: Int64?
     /// True when this run wrote the lock (there was none).
     public var lockCreated: Bool
     public var entries: [PackedEntry]
@@ -42,6 +46,8 @@ public struct Packer: Sendable {
     public var progress: TransferProgress
     /// `--sign-key`: signs the lock into `airgap/bundle.lock.sig`.
     public var signKey: SigningKey?
+    /// `--since OLD.lock`: a delta bundle, without the blobs a bundle packed from that lock holds.
+    public var since: DeltaBase?
 
     public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress, signKey: SigningKey? = nil) {
         self.resolver = resolver
@@ -110,6 +116,14 @@ public struct Packer: Sendable {
                 }
             }
         }
+        // A delta leaves the base's blobs out of the tarball (and so need not download them): the
+        // seam where the tarball's list of blobs is decided, nothing below here knows of deltas.
+        let external = since?.external(for: entries) ?? []
+        for blob in external {
+            sizes[blob.digest] = nil
+            sources[blob.digest] = nil
+        }
+        let lock = try since.map { base in try Self.deltaLock(lock, base: base, external: external) } ?? lock
         for (digest, size) in sizes where sources[digest] == nil && !cache.contains(digest, size: size) {
             throw LayoutError.missingBlob(digest.description)
         }
@@ -164,7 +178,9 @@ public struct Packer: Sendable {
         }
         let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(
-            output: output, sha256: checksum.description, bytes: bytes, parts: parts, lock: "", lockCreated: false,
+            output: output, sha256: checksum.description, bytes: bytes, parts: parts, lock: "",
+            deltaBase: since?.lockDigest.description, externalBlobs: since.map { _ in external.count },
+            bytesSaved: since.map { _ in external.reduce(0) { $0 + $1.size } }, lockCreated: false,
             entries: entries.map { entry in
                 let image = upstream[entry.reference]
                 return PackSummary.PackedEntry(
@@ -174,6 +190,15 @@ public struct Packer: Sendable {
             },
             blobs: sizes.count, blobsDownloaded: missing.count, bytesDownloaded: downloadBytes,
             blobsFromCache: sources.count - missing.count)
+    }
+
+    /// The lock a delta carries: the spec's lock, plus which base it builds on and what it leaves
+    /// out. Canonical bytes, so the same spec, lock and base always give the same bundle.
+    static func deltaLock(_ data: Data?, base: DeltaBase, external: [ExternalBlob]) throws -> Data {
+        guard let data else { throw DeltaError.noBaseLock(path: LayoutPath.lockFileName) }
+        var lock = try Lockfile.decode(data, path: LayoutPath.lockFileName)
+        lock.delta = LockedDelta(base: base.lockDigest, external: external)
+        return try lock.encoded()
     }
 
     /// A single-manifest image asked for with an explicit platform must really be that platform:

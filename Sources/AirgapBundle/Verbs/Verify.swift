@@ -34,6 +34,19 @@ public struct VerifiedBundle: Codable, Sendable {
     public var bundleSignature: String
     /// `airgap/sbom.cdx.json`: `matches the lock` or `absent`.
     public var sbom: String
+    /// Set for a delta bundle (`pack --since`).
+    public var delta: DeltaSummary?
+
+    /// What a delta leaves to its base, and whether the base was there to prove it.
+    public struct DeltaSummary: Codable, Sendable {
+        /// SHA-256 of the base bundle's lock.
+        public var base: String
+        public var externalBlobs: Int
+        /// Bytes the delta does not carry (the blobs left to the base).
+        public var bytesSaved: Int64
+        /// The base bundles (`--base`) the left-out blobs were proved from; empty when none was given.
+        public var provedFrom: [String]
+    }
 
     public init(_ reader: BundleReader, lockChecked: [String], key: VerificationKey? = nil) {
         bundle = reader.path
@@ -49,6 +62,10 @@ public struct VerifiedBundle: Codable, Sendable {
         self.lockChecked = lockChecked
         bundleSignature = reader.snapshot.lockSignature == nil ? "absent" : key.map { "verified with \($0.label)" } ?? "present, not checked (pass --key)"
         sbom = reader.snapshot.sbom == nil ? "absent" : "matches the lock"
+        delta = reader.delta.map { section in
+            DeltaSummary(base: section.base.description, externalBlobs: section.external.count, bytesSaved: section.savedBytes,
+                         provedFrom: reader.bases.map(\.path))
+        }
     }
 }
 
@@ -68,18 +85,28 @@ public struct BundleVerifier: Sendable {
     /// Opens the bundle and checks it and its locks; what push, audit and extract build on.
     /// With `thorough` false, large blobs are not hashed yet (`BundleReader.verifyRemainingBlobs`).
     /// With `key`, the bundle must carry a signature over its lock that the key verifies.
+    /// With `bases` (a delta's `--base` bundles), each base is verified whole and must hold every
+    /// blob the delta leaves out (`DeltaCheck`); those blobs are then read from it.
     public func open(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true,
-                     checkingChecksumFile: Bool = true, key: VerificationKey? = nil) async throws -> (BundleReader, lockChecked: [String]) {
+                     checkingChecksumFile: Bool = true, key: VerificationKey? = nil, bases: [String] = []) async throws -> (BundleReader, lockChecked: [String]) {
         let reader = try await BundleReader.open(path, thorough: thorough, checkingChecksumFile: checkingChecksumFile, progress: progress)
         if let key { try BundleSignature.verify(reader, with: key) }
         let checked = try Self.checkLocks(reader, external: external)
         try Self.checkSBOM(reader)
+        if !bases.isEmpty {
+            var opened: [BundleReader] = []
+            for base in bases {
+                let (baseReader, _) = try await BundleVerifier(progress: progress).open(base, thorough: true, checkingChecksumFile: checkingChecksumFile)
+                opened.append(baseReader)
+            }
+            try DeltaCheck.attach(opened, to: reader)
+        }
         return (reader, checked)
     }
 
     public func verify(_ path: String, lock external: (lock: Lockfile, path: String)? = nil, thorough: Bool = true,
-                       checkingChecksumFile: Bool = true, key: VerificationKey? = nil) async throws -> VerifiedBundle {
-        let (reader, checked) = try await open(path, lock: external, thorough: thorough, checkingChecksumFile: checkingChecksumFile, key: key)
+                       checkingChecksumFile: Bool = true, key: VerificationKey? = nil, bases: [String] = []) async throws -> VerifiedBundle {
+        let (reader, checked) = try await open(path, lock: external, thorough: thorough, checkingChecksumFile: checkingChecksumFile, key: key, bases: bases)
         return VerifiedBundle(reader, lockChecked: checked, key: key)
     }
 
@@ -109,7 +136,7 @@ public struct BundleVerifier: Sendable {
         if let external {
             differences += LockComparison.compare(external.lock, named: external.path, with: reader)
             if let embedded = reader.lock {
-                differences += LockComparison.compare(external.lock, named: external.path, with: embedded, named: inside)
+                differences += LockComparison.compare(external.lock, named: external.path, withCarried: embedded, named: inside)
             }
         }
         return differences

@@ -13,9 +13,11 @@ struct BlobUploader {
     var sessions: UploadSessionStore?
     var progress: TransferProgress
 
-    /// `source` says where each task's bytes are. Mounting from `mountFrom` (a repository that
-    /// holds the blob, e.g. the Flink image's for the libs image) is tried first when given.
-    func upload(_ tasks: [BlobTask], mountFrom: String? = nil, source: @escaping @Sendable (Descriptor) throws -> BlobSource,
+    /// `source` says where each task's bytes are; nil for a blob a delta left to its base with no
+    /// base bundle given, which can only be mounted (`ExternalBlobStep` found it a holder).
+    /// Mounting from `mountFrom` (a repository that holds the blob, e.g. the Flink image's for
+    /// the libs image) is tried first when given.
+    func upload(_ tasks: [BlobTask], mountFrom: String? = nil, source: @escaping @Sendable (Descriptor) throws -> BlobSource?,
                 summary: inout PushSummary) async throws {
         guard !tasks.isEmpty else { return }
         let client = self.client, chunkSize = self.chunkSize, sessions = self.sessions, progress = self.progress
@@ -28,6 +30,13 @@ struct BlobUploader {
                 if try client.blobExists(repository: repository, digest: task.descriptor.digest) {
                     holder = holder ?? repository
                     counter.skipped()
+                    continue
+                }
+                guard let blob else {
+                    guard let holder, try client.mountBlob(task.descriptor.digest, repository: repository, from: holder) else {
+                        throw PushError.externalNotMounted(digest: task.descriptor.digest, repository: repository, from: holder)
+                    }
+                    counter.count(.mounted)
                     continue
                 }
                 let outcome = try client.pushBlob(blob, repository: repository, mountFrom: holder, chunkSize: chunkSize, sessions: sessions) { bytes in

@@ -14,6 +14,11 @@ struct ChartDirectoryWriter {
     struct Jar {
         var fileName: String
         var descriptor: Descriptor
+        /// Where its bytes are: the bundle (or the base bundle given with `--base`), or, for a JAR
+        /// a delta leaves to its base, the copy the base's push placed in files/libs/, re-checked.
+        var source: BlobSource
+        /// Set when `source` is that placed copy.
+        var placed: String?
         var digest: Digest { descriptor.digest }
     }
 
@@ -40,12 +45,32 @@ struct ChartDirectoryWriter {
             guard name.hasSuffix(".jar"), !name.hasPrefix("."), !name.contains("/"), !name.contains("\0") else {
                 throw PushError.unsafeJarName(reference: item.reference, name: name)
             }
-            jars.append(Jar(fileName: name, descriptor: layer))
+            if let source = try bundle.heldSource(for: layer) {
+                jars.append(Jar(fileName: name, descriptor: layer, source: source))
+            } else {
+                let placed = "\(directory)/files/libs/\(name)"
+                guard let source = Self.recheck(placed, against: layer) else {
+                    throw PushError.externalJarNotPlaced(bundle: bundle.path, path: placed, digest: layer.digest)
+                }
+                jars.append(Jar(fileName: name, descriptor: layer, source: source, placed: placed))
+            }
         }
         self.jars = jars
         let present = unpacking ? [] : ((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/files/libs")) ?? []).filter { $0.hasSuffix(".jar") }
         let locked = Set(jars.map(\.fileName))
         self.strays = present.filter { !locked.contains($0) }.sorted()
+    }
+
+    /// A JAR the base's push placed: used only when it is a plain file of the locked size that
+    /// hashes to the locked digest (read once now; `writeChecked` hashes it again on copy).
+    static func recheck(_ path: String, against layer: Descriptor) -> BlobSource? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular,
+              (attributes[.size] as? NSNumber)?.int64Value == layer.size,
+              let file = try? PartedFile.openForReading(path) else { return nil }
+        let source = BlobSource(file: file, offset: 0, descriptor: layer)
+        let hasher = SHA256Hasher()
+        guard (try? source.forEachChunk { hasher.update($0) }) != nil, hasher.finalize() == layer.digest else { return nil }
+        return source
     }
 
     /// The same work aimed at another folder: the staged copy of a chart being unpacked.
@@ -72,7 +97,10 @@ struct ChartDirectoryWriter {
         var result = Result(strays: strays)
         try FileManager.default.createDirectory(atPath: libsDirectory, withIntermediateDirectories: true)
         for jar in jars {
-            try bundle.source(for: jar.descriptor).writeChecked(to: "\(libsDirectory)/\(jar.fileName)")
+            let target = "\(libsDirectory)/\(jar.fileName)"
+            // Already there from the base's push, and re-checked when this push began.
+            if jar.placed == target { continue }
+            try jar.source.writeChecked(to: target)
             result.written.append(jar.fileName)
         }
         if prune {

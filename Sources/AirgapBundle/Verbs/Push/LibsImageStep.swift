@@ -19,7 +19,7 @@ struct LibsImageStep {
                         naming: RepositoryNaming) throws -> LibsImageStep? {
         guard !chart.jars.isEmpty, let base = chart.chartImage(entries), let item = bundle.item(named: base.source) else { return nil }
         let flink = try Reference(parsing: base.source)
-        let jars = try chart.jars.map { ($0.fileName, try bundle.source(for: $0.descriptor)) }
+        let jars = chart.jars.map { ($0.fileName, $0.source) }
         let image = try LibsImage(base: item.descriptor, documents: bundle.documents, jars: jars, temporaryDirectory: NSTemporaryDirectory())
         return LibsImageStep(image: image, flink: flink, repository: naming.libsRepository,
                              flinkRepository: naming.repository(for: flink.repository), naming: naming, bundle: bundle)
@@ -35,7 +35,7 @@ struct LibsImageStep {
             base.append(BlobTask(descriptor: layer, repositories: [repository]))
         }
         let bundle = self.bundle
-        try await uploader.upload(base, mountFrom: flinkRepository, source: { try bundle.source(for: $0) }, summary: &summary)
+        try await uploader.upload(base, mountFrom: flinkRepository, source: { try bundle.heldSource(for: $0) }, summary: &summary)
 
         // The new layer and configs, from the image's own file.
         var fresh: [BlobTask] = []

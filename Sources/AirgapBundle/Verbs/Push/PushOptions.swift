@@ -26,6 +26,8 @@ public struct PushOptions: Sendable {
     /// `--key`: the bundle must carry a signature over its lock that this key verifies, or
     /// nothing is written.
     public var key: VerificationKey?
+    /// `--base OLD.tar`: for a delta, the base bundle the blobs it leaves out are read from.
+    public var bases: [String] = []
 
     public init(registry: String, prefix: String = "", flatten: Bool = false, jobs: Int = 3, dryRun: Bool = false,
                 chartDirectory: String? = nil, prune: Bool = false, openshiftManifests: String? = nil) {
@@ -85,6 +87,9 @@ public enum PushError: Error, CustomStringConvertible {
     case chartDirectory(String, String)
     case chartOut(bundle: String, charts: [String])
     case unsafeJarName(reference: String, name: String)
+    case externalBlobsMissing(bundle: String, blobs: [(digest: Digest, size: Int64, repository: String, entries: [String])])
+    case externalNotMounted(digest: Digest, repository: String, from: String?)
+    case externalJarNotPlaced(bundle: String, path: String, digest: Digest)
 
     public var description: String {
         switch self {
@@ -95,6 +100,15 @@ public enum PushError: Error, CustomStringConvertible {
                 + "use airgap extract for each chart and --chart-dir"
         case .unsafeJarName(let reference, let name):
             return "\(reference): the JAR's title \"\(name)\" is not a plain file name; the bundle is not one airgap packed"
+        case .externalBlobsMissing(let bundle, let blobs):
+            let fix = "push the base bundle first, or pass --base OLD.tar to take them from it"
+            return "\(bundle) is a delta and the registry lacks \(blobs.count) blob\(blobs.count == 1 ? "" : "s") it leaves to its base; nothing was written:\n"
+                + blobs.map { "  \($0.digest) (\(ByteCount.format($0.size)), for \($0.entries.joined(separator: ", "))): in neither \($0.repository) nor the target repositories; \(fix)" }
+                    .joined(separator: "\n")
+        case .externalNotMounted(let digest, let repository, let from):
+            return "\(digest): the registry would not mount it into \(repository) from \(from ?? "any repository"), and this delta does not carry it; pass --base OLD.tar to send it from the base bundle"
+        case .externalJarNotPlaced(let bundle, let path, let digest):
+            return "\(path): \(bundle) is a delta that leaves this JAR (\(digest)) to its base, and the chart does not hold it at that digest; push the base bundle with this chart first, or pass --base OLD.tar"
         }
     }
 }

@@ -25,7 +25,7 @@ public struct Pusher: Sendable {
         // The graph, every document and every lock field, checked before anything else. Large
         // blobs are hashed below, before the first write.
         let (bundle, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false))
-            .open(bundlePath, lock: external, thorough: false, key: options.key)
+            .open(bundlePath, lock: external, thorough: false, key: options.key, bases: options.bases)
         let naming = options.naming
         var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
 
@@ -45,7 +45,9 @@ public struct Pusher: Sendable {
         var plan = try PushPlan(bundle, naming: naming)
         try await ReferrersStep(client: client).adjust(&plan)
         summary.entries = plan.entries
-        let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
+        var (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
+        // A delta: what it leaves to its base must be in the registry (or in --base), else stop here.
+        missingBlobs = try await ExternalBlobStep(client: client, naming: naming).resolve(missingBlobs, bundle: bundle)
         // Built before the first write (a bundle it cannot be built from stops the push with
         // nothing sent), but not for a dry run, which writes nothing, not even a temporary file.
         let libs = options.dryRun ? nil : try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
@@ -69,7 +71,7 @@ public struct Pusher: Sendable {
 
         let uploader = BlobUploader(client: client, jobs: options.jobs, chunkSize: options.chunkSize,
                                     sessions: options.uploadState.map(UploadSessionStore.init), progress: progress)
-        try await uploader.upload(missingBlobs, source: { try bundle.source(for: $0) }, summary: &summary)
+        try await uploader.upload(missingBlobs, source: { try bundle.heldSource(for: $0) }, summary: &summary)
         uploader.forgetSessions(for: plan.blobs)
         try await ManifestStep(client: client).put(missingManifests, summary: &summary)
 
