@@ -8,6 +8,9 @@
 #   split  the same bundle packed with --max-part-size 100M: the parts concatenate to the unsplit
 #          tarball (checked), and verify and push read them in place (target: time, RSS and
 #          temporary disk as for the unsplit bundle)
+#   delta  Flink 1.17.1 -> 1.17.2 as patch releases are built (${BENCH_DELTA_MIB:-600} MiB, 8 layers, the
+#          top layer and config new): size of `pack --since` against the full pack (target: the
+#          new layer plus documents), and push of the delta into a registry holding the base
 # Data: an image of ${BENCH_LAYERS:-10} gzip layers, ${BENCH_MIB:-1100} MiB in all, in a loopback registry.
 # Caches are dropped only where possible (root); every tool reads the same warm registry.
 set -euo pipefail
@@ -77,6 +80,43 @@ measure airgap-verify-split "$airgap" verify --quiet "$work/split/large.tar"
 peak_tmp airgap-push-split "$work/tmp-split" "$airgap" push --quiet "$work/split/large.tar" --registry "$split_host" --plain-http
 peak_tmp skopeo-push "$work/tmp-skopeo" skopeo copy --quiet --dest-tls-verify=false "oci-archive:$work/large.tar:$host/bench/large:1" "docker://$skopeo_host/bench/large:1"
 
+# Delta: two patch releases sharing all but their top layer, packed full and as a delta.
+delta_mib=${BENCH_DELTA_MIB:-600}
+delta_layer=$((delta_mib * 1024 * 1024 / 8))
+for version in 1.17.1 1.17.2; do
+  python3 scripts/make-image.py --out "$work/layout-flink" --ref "$version" --layers 8 --layer-size "$delta_layer" \
+    --gzip-level 0 --seed bench-flink --top-seed "$version" --env "FLINK_VERSION=$version" >/dev/null
+  skopeo copy --quiet --preserve-digests --dest-tls-verify=false "oci:$work/layout-flink:$version" "docker://$host/bench/flink:$version"
+  mkdir -p "$work/delta-$version"
+  printf 'images:\n  - ref: %s/bench/flink:%s\n' "$host" "$version" > "$work/delta-$version/airgap.yaml"
+done
+top_bytes=$(python3 - "$work/layout-flink" <<'PY'
+import json, sys
+layout = sys.argv[1]
+def layers(ref):
+    index = json.load(open(f"{layout}/index.json"))
+    top = next(m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == ref)
+    manifest = json.load(open(f"{layout}/blobs/sha256/{top['digest'][7:]}"))
+    return {l["digest"]: l["size"] for l in manifest["layers"]}
+old, new = layers("1.17.1"), layers("1.17.2")
+print(sum(size for digest, size in new.items() if digest not in old))
+PY
+)
+rm -rf "$work/layout-flink"
+"$airgap" pack --quiet --spec "$work/delta-1.17.1/airgap.yaml" --output "$work/delta-1.17.1/bundle.tar" --cache "$work/cache-delta" --insecure-registry "$host"
+measure airgap-pack-full-1.17.2 "$airgap" pack --quiet --spec "$work/delta-1.17.2/airgap.yaml" --output "$work/delta-1.17.2/full.tar" \
+  --cache "$work/cache-delta" --insecure-registry "$host"
+measure airgap-pack-delta "$airgap" pack --quiet --spec "$work/delta-1.17.2/airgap.yaml" --output "$work/delta-1.17.2/delta.tar" \
+  --cache "$work/cache-delta" --insecure-registry "$host" --since "$work/delta-1.17.1/bundle.lock"
+start_registry "$work/internal-delta"; delta_host=127.0.0.1:$REGISTRY_PORT
+"$airgap" push --quiet "$work/delta-1.17.1/bundle.tar" --registry "$delta_host" --plain-http
+measure airgap-push-delta "$airgap" push --quiet "$work/delta-1.17.2/delta.tar" --registry "$delta_host" --plain-http
+start_registry "$work/internal-delta-full"; delta_full_host=127.0.0.1:$REGISTRY_PORT
+"$airgap" push --quiet "$work/delta-1.17.1/bundle.tar" --registry "$delta_full_host" --plain-http
+measure airgap-push-full-1.17.2 "$airgap" push --quiet "$work/delta-1.17.2/full.tar" --registry "$delta_full_host" --plain-http
+echo "$(stat -c %s "$work/delta-1.17.2/delta.tar") $(stat -c %s "$work/delta-1.17.2/full.tar") $top_bytes" > "$work/delta.sizes"
+rm -rf "$work/cache-delta"
+
 bytes=$(stat -c %s "$work/large.tar")
 python3 - "$work" "$bytes" <<'PY'
 import sys
@@ -110,6 +150,14 @@ rows = [
     ("push split 100M, s", f"{split_push:.2f}", f"unsplit {push:.2f}", f"{split_push / push:.2f}x", "~1x"),
     ("peak RSS verify/push split, MiB", f"{split_verify_rss:.0f}/{split_push_rss:.0f}", f"unsplit {verify_rss:.0f}/{push_rss:.0f}", "", "unchanged"),
     ("peak temporary disk in push split, MiB", f"{tmp('airgap-push-split'):.0f}", "", "", "0"),
+]
+delta_bytes, full_bytes, top_bytes = (int(n) for n in open(f"{work}/delta.sizes").read().split())
+delta_push, _ = read("airgap-push-delta")
+full_push, _ = read("airgap-push-full-1.17.2")
+rows += [
+    ("delta 1.17.1->1.17.2 size, MiB", f"{delta_bytes / 2**20:.1f}", f"full {full_bytes / 2**20:.1f}", f"{delta_bytes / full_bytes:.2f}x", "~new layers"),
+    ("delta size - new layers, KiB", f"{(delta_bytes - top_bytes) / 1024:.0f}", "", "", "a few KiB"),
+    ("push delta onto the base, s", f"{delta_push:.2f}", f"full {full_push:.2f}", f"{delta_push / full_push:.2f}x", ""),
 ]
 print(f"bundle: {mib:.0f} MiB, {sys.argv[2]} bytes")
 print(f"| {'measure':40} | {'airgap':>10} | {'reference':>16} | {'ratio':>6} | {'target':>11} |")

@@ -21,10 +21,13 @@ struct Extract: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write.", valueName: "DIR"))
     var output: String
 
+    @Option(name: .customLong("base"), help: ArgumentHelp("For a delta bundle (pack --since): the base bundle the layers and JARs it leaves out are read from.", valueName: "OLD.tar"))
+    var bases: [String] = []
+
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
-        let summary = try await Extractor().extract(bundle, reference: reference, to: output)
+        let summary = try await Extractor().extract(bundle, reference: reference, to: output, bases: bases)
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         switch summary.kind {
         case .chart:

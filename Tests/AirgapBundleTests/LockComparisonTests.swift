@@ -25,6 +25,19 @@ final class LockComparisonTests: XCTestCase {
         XCTAssertEqual(LockComparison.compare(lock(), named: "a", with: lock(), named: "b").count, 0, "equal locks have no difference")
     }
 
+    func testADeltasSectionIsComparedOnlyWhenTheGivenLockHasOne() {
+        var carried = lock()
+        let blob = ExternalBlob(digest: Digest.sha256(of: Data("layer".utf8)), size: 7, repository: "docker.io/library/flink")
+        carried.delta = LockedDelta(base: Digest.sha256(of: Data("old".utf8)), external: [blob])
+        XCTAssertEqual(LockComparison.compare(lock(), named: "bundle.lock", withCarried: carried, named: "inside").count, 0,
+                       "the spec's lock against a delta's: the delta section is the bundle's, not the spec's")
+        var given = carried
+        given.delta?.base = Digest.sha256(of: Data("other".utf8))
+        let problems = LockComparison.compare(given, named: "delta.lock", withCarried: carried, named: "inside").map(\.problem)
+        XCTAssertEqual(problems, ["delta.base is \"\(Digest.sha256(of: Data("other".utf8)))\", but inside says \"\(Digest.sha256(of: Data("old".utf8)))\""])
+        XCTAssertFalse(LockComparison.compare(carried, named: "delta.lock", with: lock(), named: "inside").isEmpty, "a delta section only one lock has")
+    }
+
     func testAFieldOnlyOneLockHasIsADifference() {
         var edited = lock()
         edited.jars[0].upstreamChecksum = nil
