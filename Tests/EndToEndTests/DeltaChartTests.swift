@@ -86,13 +86,17 @@ final class DeltaChartTests: XCTestCase {
         let libs = site.file("flink-cdc/files/libs")
         let placed = try sha256("\(libs)/\(Self.sqlserverJar)")
         try Self.airgap.check(["push", Self.delta, "--registry", registry.host, "--plain-http", "--chart-out", site.path])
-        let jars = try FileManager.default.contentsOfDirectory(atPath: libs).sorted()
+        let jars = try FileManager.default.contentsOfDirectory(atPath: libs).filter { $0.hasSuffix(".jar") }.sorted()
         XCTAssertEqual(jars, ["flink-sql-connector-kafka-1.17.2.jar", Self.sqlserverJar])
         XCTAssertEqual(try sha256("\(libs)/\(Self.sqlserverJar)"), placed)
         let values = try String(contentsOfFile: site.file("flink-cdc/values-airgap.yaml"), encoding: .utf8)
         let lock = try Lockfile.decode(Data(contentsOf: URL(fileURLWithPath: Self.work.file("new/bundle.lock"))), path: "bundle.lock")
         XCTAssertTrue(values.contains(try XCTUnwrap(lock.images.first?.bundled?.digest).description), values)
         XCTAssertTrue(values.contains("tag: \"1.17.2\""), values)
+        // The libs image was built from the checked JARs, the reused one included, and pushed.
+        XCTAssertTrue(values.contains("mode: image"), values)
+        let config = try Command.check("skopeo", ["inspect", "--config", "--tls-verify=false", "docker://\(registry.host)/flink-cdc-libs:1.17.2"]).stdout
+        XCTAssertTrue(config.contains("FLINK_VERSION=1.17.2"), config)
     }
 
     func testChartDirFromADeltaRefusesAJarTheBaseDidNotPlaceOrThatChanged() throws {
