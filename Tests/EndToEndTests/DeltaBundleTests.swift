@@ -259,6 +259,22 @@ final class DeltaBundleTests: XCTestCase {
         XCTAssertEqual(delta["bytesSaved"] as? Int, shared)
     }
 
+    func testExtractOfAnImageFromADeltaNeedsItsBaseAndWritesNothingWithout() throws {
+        let out = try TemporaryDirectory("extract")
+        let refused = try Self.airgap.run(["extract", Self.deltaBundle, "docker.io/library/flink:1.17.2", "-o", out.file("flink")])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("leaves 5 of its blobs to the base") && refused.stderr.contains("--base"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.file("flink")), "nothing written")
+        try Self.airgap.check(["extract", Self.deltaBundle, "docker.io/library/flink:1.17.2", "-o", out.file("flink"), "--base", Self.oldBundle])
+        let raw = try Command.check("skopeo", ["inspect", "--raw", "oci:\(out.file("flink")):docker.io/library/flink:1.17.2"]).stdout
+        let lock = try embeddedLock(Self.deltaBundle)
+        let image = try XCTUnwrap((lock["images"] as? [[String: Any]])?.first)
+        XCTAssertEqual(Digest.sha256(of: Data(raw.utf8)).description, (image["bundled"] as? [String: Any])?["digest"] as? String)
+        for digest in try layers(of: "1.17.2").keys {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.file("flink/blobs/sha256/\(digest.dropFirst(7))")), digest)
+        }
+    }
+
     func testAuditAcceptsADelta() throws {
         let audited = try Self.airgap.run(["audit", "--bundle", Self.deltaBundle, "--lock", Self.work.file("new/bundle.lock")])
         XCTAssertEqual(audited.status, 0, audited.stdout + audited.stderr)

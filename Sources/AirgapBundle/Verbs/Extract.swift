@@ -18,6 +18,7 @@ public enum ExtractError: Error, CustomStringConvertible {
     case notThisKind(reference: String, problem: String)
     case lockDisagrees(reference: String, lockSays: String, bundleHas: String)
     case outputTaken(path: String, problem: String)
+    case leftToBase(reference: String, bundle: String, count: Int, first: Digest)
 
     public var description: String {
         switch self {
@@ -27,6 +28,8 @@ public enum ExtractError: Error, CustomStringConvertible {
             return "\(reference): the bundle's lock pins \(lockSays), but the bundle holds \(bundleHas); pack the bundle again"
         case .outputTaken(let path, let problem):
             return "\(path) \(problem); choose an empty or new --output directory"
+        case .leftToBase(let reference, let bundle, let count, let first):
+            return "\(reference): \(bundle) is a delta that leaves \(count) of its blobs to the base (first \(first)); pass --base with the base bundle"
         }
     }
 }
@@ -48,6 +51,11 @@ public struct Extractor: Sendable {
         let lock = layout.lock
         let entry = try EntryLookup.find(query, in: layout.items, lock: lock, bundle: bundle)
         let top = entry.descriptor
+        // Nothing is written unless every blob can be: a delta's left-out blobs need the base.
+        let unreadable = entry.external.filter { digest in layout.bases.allSatisfy { $0.snapshot.blobSizes[digest] == nil } }.sorted()
+        if let first = unreadable.first {
+            throw ExtractError.leftToBase(reference: entry.reference, bundle: bundle, count: unreadable.count, first: first)
+        }
         return try await offload {
             switch entry.kind {
             case .chart: return try extractChart(entry, top: top, layout: layout, lock: lock, output: output)
