@@ -56,7 +56,7 @@ public struct Extractor: Sendable {
         if let first = unreadable.first {
             throw ExtractError.leftToBase(reference: entry.reference, bundle: bundle, count: unreadable.count, first: first)
         }
-        return try await offload {
+        return try await layout.workers.run {
             switch entry.kind {
             case .chart: return try extractChart(entry, top: top, layout: layout, lock: lock, output: output)
             case .jar: return try extractJar(entry, top: top, layout: layout, lock: lock, output: output)

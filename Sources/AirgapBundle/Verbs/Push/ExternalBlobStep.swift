@@ -9,7 +9,14 @@ import OCILayout
 /// upload step; found nowhere, the push stops with every such blob named and nothing written.
 struct ExternalBlobStep {
     let client: RegistryClient
+    let workers: WorkerPool
     let naming: RepositoryNaming
+
+    private struct Absent: Sendable {
+        var digest: Digest
+        var size: Int64
+        var repository: String
+    }
 
     /// `missing` as the plan found it, with each external blob's holder put first (the uploader
     /// mounts from the first repository that has it). Throws `externalBlobsMissing` listing every
@@ -17,28 +24,25 @@ struct ExternalBlobStep {
     func resolve(_ missing: [BlobTask], bundle: BundleReader) async throws -> [BlobTask] {
         guard let delta = bundle.delta else { return missing }
         let external = Dictionary(delta.external.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
-        var resolved: [BlobTask] = []
-        var absent: [(digest: Digest, size: Int64, repository: String, entries: [String])] = []
-        for task in missing {
-            guard let blob = external[task.descriptor.digest], try bundle.heldSource(for: task.descriptor) == nil else {
-                resolved.append(task)
-                continue
-            }
+        let client = self.client, naming = self.naming
+        let outcomes = try await workers.map(missing) { task, _ -> (BlobTask?, Absent?) in
+            guard let blob = external[task.descriptor.digest], try bundle.heldSource(for: task.descriptor) == nil else { return (task, nil) }
             var candidates = task.repositories
             if let base = try? Reference(parsing: blob.repository) {
                 let repository = naming.repository(for: base.repository)
                 if !candidates.contains(repository) { candidates.insert(repository, at: 0) }
             }
-            let client = self.client, digest = blob.digest
-            let holder = try await offload { try candidates.first { try client.blobExists(repository: $0, digest: digest) } }
-            guard let holder else {
-                let entries = bundle.items.filter { $0.external.contains(digest) }.map(\.reference)
-                absent.append((digest, blob.size, "\(naming.registry)/\(candidates.first ?? "")", entries))
-                continue
+            guard let holder = try candidates.first(where: { try client.blobExists(repository: $0, digest: blob.digest) }) else {
+                return (nil, Absent(digest: blob.digest, size: blob.size, repository: "\(naming.registry)/\(candidates.first ?? "")"))
             }
-            resolved.append(BlobTask(descriptor: task.descriptor, repositories: [holder] + task.repositories.filter { $0 != holder }))
+            return (BlobTask(descriptor: task.descriptor, repositories: [holder] + task.repositories.filter { $0 != holder }), nil)
         }
-        guard absent.isEmpty else { throw PushError.externalBlobsMissing(bundle: bundle.path, blobs: absent) }
-        return resolved
+        let absent = outcomes.compactMap(\.1)
+        guard absent.isEmpty else {
+            throw PushError.externalBlobsMissing(bundle: bundle.path, blobs: absent.map { blob in
+                (blob.digest, blob.size, blob.repository, bundle.items.filter { $0.external.contains(blob.digest) }.map(\.reference))
+            })
+        }
+        return outcomes.compactMap(\.0)
     }
 }

@@ -29,7 +29,7 @@ public struct PushOptions: Sendable {
     /// `--base OLD.tar`: for a delta, the base bundle the blobs it leaves out are read from.
     public var bases: [String] = []
 
-    public init(registry: String, prefix: String = "", flatten: Bool = false, jobs: Int = 3, dryRun: Bool = false,
+    public init(registry: String, prefix: String = "", flatten: Bool = false, jobs: Int = WorkerPool.defaultJobs, dryRun: Bool = false,
                 chartDirectory: String? = nil, prune: Bool = false, openshiftManifests: String? = nil) {
         self.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         self.jobs = jobs
