@@ -84,11 +84,15 @@ struct ResolveOptions: ParsableArguments {
     @Option(name: .customLong("verify-key"), help: ArgumentHelp("Accept an image only when a cosign signature over its digest verifies with this PEM public key (ECDSA P-256, RSA, Ed25519); for every image, as well as images[].verify.key.", valueName: "FILE"))
     var verifyKey: String?
 
+    @Option(help: "Transfers at once: manifests while resolving, blobs while packing.")
+    var jobs = 4
+
     @OptionGroup var registry: RegistryOptions
 
     var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
 
     func validate() throws {
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
         guard let mavenRepository else { return }
         guard let url = URL(string: mavenRepository), url.host != nil, url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--maven-repo \(URL(string: mavenRepository)?.withoutUserInfo.absoluteString ?? "<url>"): expected an http(s) URL")
@@ -106,6 +110,7 @@ struct ResolveOptions: ParsableArguments {
         var resolver = BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
                                       allowUnverified: allowUnverified, log: log)
         resolver.signatures = !noSignatures
+        resolver.jobs = jobs
         if let verifyKey {
             _ = try VerificationKey(path: verifyKey)
             resolver.verifyKey = verifyKey

@@ -57,3 +57,31 @@ func forEachConcurrently<Item: Sendable>(
         if let firstError { throw firstError }
     }
 }
+
+/// Runs `body` on each item with at most `width` running at once and returns every outcome in
+/// the items' order. Nothing is cancelled: the caller judges failures in order, so which error
+/// a run reports does not depend on which request happened to finish first.
+func mapConcurrently<Item: Sendable, Value: Sendable>(
+    _ items: [Item], width: Int, _ body: @escaping @Sendable (Item) throws -> Value
+) async -> [Result<Value, Error>] {
+    await withTaskGroup(of: (Int, Result<Value, Error>).self) { group in
+        var results = [Result<Value, Error>?](repeating: nil, count: items.count)
+        var next = 0
+        func startNext() -> Bool {
+            guard next < items.count else { return false }
+            let (index, item) = (next, items[next])
+            next += 1
+            group.addTask {
+                do { return (index, .success(try await offload { try body(item) })) } catch { return (index, .failure(error)) }
+            }
+            return true
+        }
+        var running = 0
+        while running < max(1, width), startNext() { running += 1 }
+        while let (index, result) = await group.next() {
+            results[index] = result
+            _ = startNext()
+        }
+        return results.map { $0! }
+    }
+}

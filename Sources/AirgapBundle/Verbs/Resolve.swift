@@ -69,6 +69,9 @@ public struct BundleResolver: Sendable {
     /// `--verify-key`: every image must be signed with this key (a spec's `verify.key` is
     /// checked as well).
     public var verifyKey: String?
+    /// Images (and JARs) resolved at once: resolution is round trips, not bandwidth, so a thin
+    /// link costs one round trip per `jobs` images instead of one per image.
+    public var jobs: Int = 4
     public var log: @Sendable (String) -> Void
 
     public init(pool: RegistryPool, cache: BlobStore, mavenRepository: URL? = nil, allowUnverified: Bool = false,
@@ -83,8 +86,8 @@ public struct BundleResolver: Sendable {
     public func resolve(_ spec: BundleSpec, pinnedBy lock: Lockfile? = nil) async throws -> ResolvedBundle {
         var bundle = ResolvedBundle(images: [], jars: [], charts: [])
         /// Runs one resolution; with `allowUnresolved`, a failure becomes the reason it is unresolved.
-        func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
-            do { return try await offload(work) } catch {
+        func judge<T>(_ outcome: Result<T, Error>, unresolved: (String) -> Void) throws -> T? {
+            do { return try outcome.get() } catch {
                 guard allowUnresolved else { throw error }
                 let reason = "not resolved where this lock was written: \(error)"
                 log("\(reason)")
@@ -92,17 +95,23 @@ public struct BundleResolver: Sendable {
                 return nil
             }
         }
+        func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
+            let outcome: Result<T, Error>
+            do { outcome = .success(try await offload(work)) } catch { outcome = .failure(error) }
+            return try judge(outcome, unresolved: unresolved)
+        }
         let imageResolver = ImageResolver(pool: pool)
         let noReferrersAPI = RegistrySet()
         let lockedImages = Dictionary((lock?.images ?? []).map { ($0.reference, $0) }, uniquingKeysWith: { first, _ in first })
+        var imageWork: [@Sendable () throws -> ResolvedImage] = []
         for image in spec.images {
             // A lock written without signatures is followed: pack carries what the lock pins.
             let lockSkipped = lockedImages[image.reference.description].map { $0.signatures == nil } ?? false
             let keys = try [image.verifyKey, verifyKey].compactMap { $0 }.map { SignaturePolicy.key(try VerificationKey(path: $0)) }
                 + (image.keyless.map { [SignaturePolicy.keyless(try KeylessTrust($0))] } ?? [])
             let findSignatures = (signatures && !lockSkipped) || !keys.isEmpty
-            let (pool, cache) = (self.pool, self.cache)
-            let work = { () throws -> ResolvedImage in
+            let (pool, cache, signatures) = (self.pool, self.cache, self.signatures)
+            imageWork.append { () throws -> ResolvedImage in
                 var resolved = try imageResolver.resolve(image)
                 guard findSignatures else { return resolved }
                 let client = pool.client(for: image.reference.registry)
@@ -115,7 +124,12 @@ public struct BundleResolver: Sendable {
                 resolved.signatures = (signatures && !lockSkipped) || !keys.isEmpty ? found : nil
                 return resolved
             }
-            if let resolved = try await attempt(work, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
+        }
+        // All images at once (bounded), judged afterwards in spec order: the lock, the log and
+        // the first error are the same as a one-at-a-time run would give.
+        let outcomes = await mapConcurrently(imageWork, width: jobs) { work in try work() }
+        for (image, outcome) in zip(spec.images, outcomes) {
+            if let resolved = try judge(outcome, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
                 bundle.images.append(resolved)
             }
         }
@@ -123,15 +137,16 @@ public struct BundleResolver: Sendable {
         if let jarSpec = spec.jars {
             let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, stack: pool.stack)
             let locked = Dictionary((lock?.jars ?? []).map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
-            for coordinate in jarSpec.artifacts {
+            let (cache, allowUnverified) = (self.cache, self.allowUnverified)
+            let outcomes = await mapConcurrently(jarSpec.artifacts, width: jobs) { coordinate -> ResolvedJar in
                 if let pinned = locked[coordinate], let digest = pinned.sha256, let size = pinned.size,
                    cache.contains(digest, size: size), let url = URL(string: pinned.url) {
-                    bundle.jars.append(ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum))
-                    continue
+                    return ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum)
                 }
-                let (cache, allowUnverified) = (self.cache, self.allowUnverified)
-                if let jar = try await attempt({ try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) },
-                                               unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
+                return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified)
+            }
+            for (coordinate, outcome) in zip(jarSpec.artifacts, outcomes) {
+                if let jar = try judge(outcome, unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
                     bundle.jars.append(jar)
                 }
             }
