@@ -132,6 +132,10 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "No progress bar, even on a terminal.")
     var quiet = false
 
+    /// `-v` as well, as skopeo and oras spell it: the word users try first when a registry misbehaves.
+    @Flag(name: [.customLong("debug"), .customShort("v")], help: "Print each HTTP request on stderr: method, URL (no user info, no query), status, bytes, time and retry decisions; never credentials or tokens.")
+    var debug = false
+
     var showProgress: Bool { !quiet && !json && TransferProgress.stderrIsTerminal }
 
     /// JSON escapes every control character itself, so it is terminal-safe as it is.
