@@ -84,15 +84,12 @@ struct ResolveOptions: ParsableArguments {
     @Option(name: .customLong("verify-key"), help: ArgumentHelp("Accept an image only when a cosign signature over its digest verifies with this PEM public key (ECDSA P-256, RSA, Ed25519); for every image, as well as images[].verify.key.", valueName: "FILE"))
     var verifyKey: String?
 
-    @Option(help: "Transfers at once: manifests while resolving, blobs while packing.")
-    var jobs = 4
-
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var jobs: JobsOptions
 
     var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
 
     func validate() throws {
-        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
         guard let mavenRepository else { return }
         guard let url = URL(string: mavenRepository), url.host != nil, url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--maven-repo \(URL(string: mavenRepository)?.withoutUserInfo.absoluteString ?? "<url>"): expected an http(s) URL")
@@ -109,8 +106,8 @@ struct ResolveOptions: ParsableArguments {
         let store = try BlobStore(root: cache ?? Self.defaultCache())
         var resolver = BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
                                       allowUnverified: allowUnverified, log: log)
+        resolver.workers = WorkerPool(width: jobs.jobs)
         resolver.signatures = !noSignatures
-        resolver.jobs = jobs
         if let verifyKey {
             _ = try VerificationKey(path: verifyKey)
             resolver.verifyKey = verifyKey
@@ -122,6 +119,19 @@ struct ResolveOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return "\(xdg)/airgap" }
         return "\(environment["HOME"] ?? NSHomeDirectory())/.cache/airgap"
+    }
+}
+
+/// `--jobs`, one meaning and one default for lock, pack and push: the bound on requests and
+/// transfers in flight (`WorkerPool`).
+struct JobsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Requests in flight at once: manifest fetches, existence checks, blob transfers, manifest PUTs (\(WorkerPool.jobsRange.lowerBound)-\(WorkerPool.jobsRange.upperBound)). The default, \(WorkerPool.defaultJobs), is the same for lock, pack and push: transfers wait on round trips, not on cores, and \(WorkerPool.defaultJobs) keeps each on a reused connection without crowding the registry.", valueName: "N"))
+    var jobs = WorkerPool.defaultJobs
+
+    func validate() throws {
+        guard WorkerPool.jobsRange.contains(jobs) else {
+            throw ValidationError("--jobs must be between \(WorkerPool.jobsRange.lowerBound) and \(WorkerPool.jobsRange.upperBound)")
+        }
     }
 }
 

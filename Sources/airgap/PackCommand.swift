@@ -59,7 +59,7 @@ struct Pack: AsyncParsableCommand {
         let key = try signKey.map(SigningKey.init(path:))
         let (spec, resolver) = try options.resolver(log: logToStderr)
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
-        var packer = Packer(resolver: resolver, jobs: options.jobs, progress: progress, signKey: key)
+        var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)

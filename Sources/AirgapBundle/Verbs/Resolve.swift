@@ -58,6 +58,10 @@ public struct ResolvedBundle: Sendable {
 public struct BundleResolver: Sendable {
     public var pool: RegistryPool
     public var cache: BlobStore
+    /// Where the blocking fetches run (`--jobs` wide). Images (and JARs) are resolved on it all
+    /// at once: resolution is round trips, not bandwidth, so a thin link costs one round trip per
+    /// `--jobs` images instead of one per image.
+    public var workers = WorkerPool(width: WorkerPool.defaultJobs)
     /// Overrides the spec's `jars.repository` (`--maven-repo`).
     public var mavenRepository: URL?
     public var allowUnverified: Bool
@@ -69,9 +73,6 @@ public struct BundleResolver: Sendable {
     /// `--verify-key`: every image must be signed with this key (a spec's `verify.key` is
     /// checked as well).
     public var verifyKey: String?
-    /// Images (and JARs) resolved at once: resolution is round trips, not bandwidth, so a thin
-    /// link costs one round trip per `jobs` images instead of one per image.
-    public var jobs: Int = 4
     public var log: @Sendable (String) -> Void
 
     public init(pool: RegistryPool, cache: BlobStore, mavenRepository: URL? = nil, allowUnverified: Bool = false,
@@ -97,7 +98,7 @@ public struct BundleResolver: Sendable {
         }
         func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
             let outcome: Result<T, Error>
-            do { outcome = .success(try await offload(work)) } catch { outcome = .failure(error) }
+            do { outcome = .success(try await workers.run(work)) } catch { outcome = .failure(error) }
             return try judge(outcome, unresolved: unresolved)
         }
         let imageResolver = ImageResolver(pool: pool)
@@ -127,7 +128,7 @@ public struct BundleResolver: Sendable {
         }
         // All images at once (bounded), judged afterwards in spec order: the lock, the log and
         // the first error are the same as a one-at-a-time run would give.
-        let outcomes = await mapConcurrently(imageWork, width: jobs) { work in try work() }
+        let outcomes = try await workers.map(imageWork) { work, _ in Result { try work() } }
         for (image, outcome) in zip(spec.images, outcomes) {
             if let resolved = try judge(outcome, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
                 bundle.images.append(resolved)
@@ -138,13 +139,13 @@ public struct BundleResolver: Sendable {
             let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, stack: pool.stack)
             let locked = Dictionary((lock?.jars ?? []).map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
             let (cache, allowUnverified) = (self.cache, self.allowUnverified)
-            let outcomes = await mapConcurrently(jarSpec.artifacts, width: jobs) { coordinate -> ResolvedJar in
+            let outcomes = try await workers.map(jarSpec.artifacts) { coordinate, _ in Result { () throws -> ResolvedJar in
                 if let pinned = locked[coordinate], let digest = pinned.sha256, let size = pinned.size,
                    cache.contains(digest, size: size), let url = URL(string: pinned.url) {
                     return ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum)
                 }
                 return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified)
-            }
+            } }
             for (coordinate, outcome) in zip(jarSpec.artifacts, outcomes) {
                 if let jar = try judge(outcome, unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
                     bundle.jars.append(jar)
