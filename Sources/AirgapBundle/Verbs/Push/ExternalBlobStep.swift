@@ -18,24 +18,23 @@ struct ExternalBlobStep {
         var repository: String
     }
 
-    /// `missing` as the plan found it, with each external blob's holder put first (the uploader
-    /// mounts from the first repository that has it). Throws `externalBlobsMissing` listing every
+    /// `missing` as the plan found it, each external blob given the base's repository to mount
+    /// from when the plan found no holder among its own repositories. Throws `externalBlobsMissing` listing every
     /// blob no repository holds, unless the bundle can read it from an attached base.
     func resolve(_ missing: [BlobTask], bundle: BundleReader) async throws -> [BlobTask] {
         guard let delta = bundle.delta else { return missing }
         let external = Dictionary(delta.external.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
         let client = self.client, naming = self.naming
         let outcomes = try await workers.map(missing) { task, _ -> (BlobTask?, Absent?) in
-            guard let blob = external[task.descriptor.digest], try bundle.heldSource(for: task.descriptor) == nil else { return (task, nil) }
-            var candidates = task.repositories
-            if let base = try? Reference(parsing: blob.repository) {
-                let repository = naming.repository(for: base.repository)
-                if !candidates.contains(repository) { candidates.insert(repository, at: 0) }
+            // Held by another of the plan's repositories (the plan found a mount source), or readable here: nothing to check.
+            guard let blob = external[task.descriptor.digest], task.mountFrom == nil, try bundle.heldSource(for: task.descriptor) == nil else {
+                return (task, nil)
             }
-            guard let holder = try candidates.first(where: { try client.blobExists(repository: $0, digest: blob.digest) }) else {
-                return (nil, Absent(digest: blob.digest, size: blob.size, repository: "\(naming.registry)/\(candidates.first ?? "")"))
+            let base = (try? Reference(parsing: blob.repository)).map { naming.repository(for: $0.repository) }
+            guard let base, !task.repositories.contains(base), try client.blobExists(repository: base, digest: blob.digest) else {
+                return (nil, Absent(digest: blob.digest, size: blob.size, repository: "\(naming.registry)/\(base ?? blob.repository)"))
             }
-            return (BlobTask(descriptor: task.descriptor, repositories: [holder] + task.repositories.filter { $0 != holder }), nil)
+            return (BlobTask(descriptor: task.descriptor, repositories: task.repositories, mountFrom: base), nil)
         }
         let absent = outcomes.compactMap(\.1)
         guard absent.isEmpty else {

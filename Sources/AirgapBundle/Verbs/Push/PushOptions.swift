@@ -90,6 +90,8 @@ public enum PushError: Error, CustomStringConvertible {
     case externalBlobsMissing(bundle: String, blobs: [(digest: Digest, size: Int64, repository: String, entries: [String])])
     case externalNotMounted(digest: Digest, repository: String, from: String?)
     case externalJarNotPlaced(bundle: String, path: String, digest: Digest)
+    /// A blob the registry did not take; nothing that names it was written.
+    case blob(digest: Digest, size: Int64, target: String, reason: String)
 
     public var description: String {
         switch self {
@@ -109,6 +111,9 @@ public enum PushError: Error, CustomStringConvertible {
             return "\(digest): the registry would not mount it into \(repository) from \(from ?? "any repository"), and this delta does not carry it; pass --base OLD.tar to send it from the base bundle"
         case .externalJarNotPlaced(let bundle, let path, let digest):
             return "\(path): \(bundle) is a delta that leaves this JAR (\(digest)) to its base, and the chart does not hold it at that digest; push the base bundle with this chart first, or pass --base OLD.tar"
+        case .blob(let digest, let size, let target, let reason):
+            return "blob \(digest) (\(ByteCount.format(size))) into \(target): \(reason); no manifest that names it was written, "
+                + "run push again to finish (what arrived is not sent again)"
         }
     }
 }
