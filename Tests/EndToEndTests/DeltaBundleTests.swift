@@ -32,6 +32,8 @@ final class DeltaBundleTests: XCTestCase {
                                      seed: "flink", topSeed: version, env: ["FLINK_VERSION=\(version)"])
                 try TestImages.push(layout: layout, ref: version, to: upstream, repository: "library/flink:\(version)")
             }
+            // The same 1.17.2 under another repository: its shared layers live elsewhere in the enclave.
+            try TestImages.push(layout: layout, ref: "1.17.2", to: upstream, repository: "apache/flink:1.17.2")
             for (directory, version) in [("old", "1.17.1"), ("new", "1.17.2")] {
                 _ = try work.write("\(directory)/airgap.yaml", "images:\n  - ref: flink:\(version)\n    platforms: [linux/amd64, linux/arm64]\nmirrors:\n  docker.io: http://\(upstream.host)\n")
             }
@@ -160,6 +162,24 @@ final class DeltaBundleTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("nothing was written"), result.stderr)
         XCTAssertEqual(writes(enclave), [], "the registry received a write")
         XCTAssertEqual(enclave.repositories(), [])
+    }
+
+    func testDeltaPushMountsLeftOutBlobsFromTheBasesRepository() throws {
+        let work = try TemporaryDirectory("moved")
+        let spec = try work.write("airgap.yaml", "images:\n  - ref: apache/flink:1.17.2\n    platforms: [linux/amd64, linux/arm64]\nmirrors:\n  docker.io: http://\(Self.upstream.host)\n")
+        try Self.airgap.check(["pack", "--spec", spec, "--output", work.file("delta.tar"), "--since", Self.oldLock])
+        let enclave = try RegistryServer()
+        defer { enclave.stop() }
+        try Self.airgap.check(["push", Self.oldBundle, "--registry", enclave.host, "--plain-http"])
+        let pushed = try Self.airgap.check(["push", work.file("delta.tar"), "--registry", enclave.host, "--plain-http"])
+        XCTAssertTrue(pushed.stdout.contains("blobs 4 sent") && pushed.stdout.contains("5 mounted"), pushed.stdout)
+        let shared = try layers(of: "1.17.2").keys.filter { try layers(of: "1.17.1")[$0] != nil }
+        let log = enclave.accessLog()
+        for digest in shared {
+            XCTAssertTrue(log.contains("/v2/apache/flink/blobs/uploads/?from=library%2Fflink&mount=\(digest)") || log.contains("mount=\(digest)"), "\(digest) mounted")
+        }
+        let copy = try TemporaryDirectory()
+        try Command.check("skopeo", ["copy", "--all", "--quiet", "--src-tls-verify=false", "docker://\(enclave.host)/apache/flink:1.17.2", "oci:\(copy.file("x")):x"])
     }
 
     func testDeltaPushWithTheBaseBundleTakesTheLeftOutBlobsFromIt() throws {
