@@ -64,7 +64,7 @@ public final class BundleReader: @unchecked Sendable {
         let split = file.parts.count > 1 || file.parts[0].path != path
         let expectedChecksum = checking && !split ? try BundleChecksum.read(for: path) : nil
         let hashParts = checking && split && checksumLines != nil
-        progress.setTotal(file.totalSize)
+        progress.begin(thorough ? "verify" : "read", bytes: file.totalSize, subject: URL(fileURLWithPath: path).lastPathComponent)
         // The whole-file (or per-part) hash rides along the same read, on another core.
         let snapshot: LayoutSnapshot
         do {
@@ -74,7 +74,6 @@ public final class BundleReader: @unchecked Sendable {
         } catch let defect as LayoutDefect where split && checksumLines != nil {
             throw BundleParts.findDamagedPart(file, checksumLines: checksumLines!) ?? defect
         }
-        progress.finish()
         var checksumFile = checking ? "absent" : "unchecked"
         if let expectedChecksum {
             guard let actual = snapshot.archiveDigest, actual == expectedChecksum else {
@@ -124,10 +123,9 @@ public final class BundleReader: @unchecked Sendable {
             guard size > LayoutScanner.documentLimit, let offset = snapshot.dataOffsets[digest] else { return nil }
             return ParallelBlobCheck.Blob(digest: digest, dataOffset: offset, size: size)
         }
-        progress.setTotal(large.reduce(0) { $0 + $1.size })
+        progress.begin("verify", bytes: large.reduce(0) { $0 + $1.size }, subject: URL(fileURLWithPath: path).lastPathComponent)
         let file = self.file
         try await offload { try ParallelBlobCheck.verify(file, blobs: large, progress: progress.advance) }
-        progress.finish()
         thorough = true
     }
 

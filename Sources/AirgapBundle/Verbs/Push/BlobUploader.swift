@@ -15,14 +15,15 @@ struct BlobUploader {
 
     /// `source` says where each task's bytes are. Mounting from `mountFrom` (a repository that
     /// holds the blob, e.g. the Flink image's for the libs image) is tried first when given.
-    func upload(_ tasks: [BlobTask], mountFrom: String? = nil, source: @escaping @Sendable (Descriptor) throws -> BlobSource,
+    func upload(_ tasks: [BlobTask], phase: String = "upload", mountFrom: String? = nil, source: @escaping @Sendable (Descriptor) throws -> BlobSource,
                 summary: inout PushSummary) async throws {
         guard !tasks.isEmpty else { return }
         let client = self.client, chunkSize = self.chunkSize, sessions = self.sessions, progress = self.progress
-        progress.setTotal(tasks.reduce(0) { $0 + $1.descriptor.size })
+        progress.begin(phase, bytes: tasks.reduce(0) { $0 + $1.descriptor.size }, blobs: tasks.count)
         let counter = PushCounter()
         try await forEachConcurrently(tasks, width: jobs) { task, cancellation in
             let blob = try source(task.descriptor)
+            progress.subject(task.repositories.first ?? "")
             var holder = mountFrom
             for repository in task.repositories {
                 if try client.blobExists(repository: repository, digest: task.descriptor.digest) {
@@ -37,8 +38,8 @@ struct BlobUploader {
                 counter.count(outcome)
                 holder = holder ?? repository
             }
+            progress.blobDone()
         }
-        progress.finish()
         let totals = counter.totals
         summary.blobsSent += totals.sent
         summary.blobsMounted += totals.mounted

@@ -15,10 +15,10 @@ struct LibsImageStep {
 
     /// Nil when there is nothing to build (no JARs, or no image to base it on). Built before
     /// any write, so a bundle it cannot be built from stops the push with nothing sent.
-    static func prepare(_ chart: ChartDirectoryWriter, bundle: BundleReader, entries: [PushSummary.PushedEntry],
+    static func prepare(_ chart: ChartDirectoryWriter, bundle: BundleReader, entries: [EntryReport],
                         naming: RepositoryNaming) throws -> LibsImageStep? {
-        guard !chart.jars.isEmpty, let base = chart.chartImage(entries), let item = bundle.item(named: base.source) else { return nil }
-        let flink = try Reference(parsing: base.source)
+        guard !chart.jars.isEmpty, let base = chart.chartImage(entries), let item = bundle.item(named: base.reference) else { return nil }
+        let flink = try Reference(parsing: base.reference)
         let jars = try chart.jars.map { ($0.fileName, try bundle.source(for: $0.descriptor)) }
         let image = try LibsImage(base: item.descriptor, documents: bundle.documents, jars: jars, temporaryDirectory: NSTemporaryDirectory())
         return LibsImageStep(image: image, flink: flink, repository: naming.libsRepository,
@@ -35,7 +35,7 @@ struct LibsImageStep {
             base.append(BlobTask(descriptor: layer, repositories: [repository]))
         }
         let bundle = self.bundle
-        try await uploader.upload(base, mountFrom: flinkRepository, source: { try bundle.source(for: $0) }, summary: &summary)
+        try await uploader.upload(base, phase: "libs image", mountFrom: flinkRepository, source: { try bundle.source(for: $0) }, summary: &summary)
 
         // The new layer and configs, from the image's own file.
         var fresh: [BlobTask] = []
@@ -44,7 +44,7 @@ struct LibsImageStep {
             fresh.append(BlobTask(descriptor: blob.descriptor, repositories: [repository]))
         }
         let image = self.image
-        try await uploader.upload(fresh, source: { descriptor in
+        try await uploader.upload(fresh, phase: "libs image", source: { descriptor in
             guard let source = image.source(for: descriptor.digest) else { throw LayoutError.missingBlob(descriptor.digest.description) }
             return source
         }, summary: &summary)
@@ -61,9 +61,13 @@ struct LibsImageStep {
             if check.byDigest || check.byTag { missing.append(check) }
         }
         try await ManifestStep(client: client).put(missing, summary: &summary)
-        summary.entries.append(PushSummary.PushedEntry(kind: .image, source: "libs image (\(flink.description) + connector JARs)",
-                                                       target: "\(naming.registry)/\(repository):\(tag)@\(image.top.digest)",
-                                                       digest: image.top.digest.description))
+        let sizes = Dictionary((image.baseBlobs + image.blobs.values.map(\.descriptor) + image.manifests.map(\.descriptor)).map { ($0.digest, $0.size) },
+                               uniquingKeysWith: { first, _ in first })
+        var entry = EntryReport(kind: .image, reference: "libs image (\(flink.description) + connector JARs)", mediaType: image.top.mediaType,
+                                digest: image.top.digest.description, platforms: bundle.item(named: flink.description)?.platforms ?? [],
+                                bytes: sizes.values.reduce(0, +), blobs: sizes.count)
+        entry.target = "\(naming.registry)/\(repository):\(tag)@\(image.top.digest)"
+        summary.entries.append(entry)
         return PushedImage(path: naming.path(for: LibsImage.repositoryName), tag: tag, digest: image.top.digest)
     }
 }

@@ -6,9 +6,11 @@ import Manifests
 struct ManifestStep {
     var client: RegistryClient
 
-    func put(_ manifests: [MissingManifest], summary: inout PushSummary) async throws {
+    func put(_ manifests: [MissingManifest], summary: inout PushSummary, progress: TransferProgress = .silent) async throws {
         let client = self.client
+        progress.begin("manifests", bytes: 0, blobs: manifests.count, unit: "manifests", subject: client.endpoint.name)
         for missing in manifests {
+            defer { progress.blobDone() }
             let task = missing.task
             if missing.byDigest {
                 try await offload { try client.putManifest(task.data, mediaType: task.descriptor.mediaType, repository: task.repository, reference: task.descriptor.digest.description) }

@@ -22,19 +22,18 @@ struct ManifestTask: Sendable {
 struct PushPlan {
     var blobs: [BlobTask]
     var manifests: [ManifestTask]
-    var entries: [PushSummary.PushedEntry]
+    var entries: [EntryReport]
 
     init(_ bundle: BundleReader, naming: RepositoryNaming) throws {
         var blobRepositories: [Digest: (Descriptor, [String])] = [:]
         var manifests: [ManifestTask] = []
-        var entries: [PushSummary.PushedEntry] = []
+        var entries: [EntryReport] = []
         for item in bundle.items {
             let reference = try Reference(parsing: item.reference)
             let repository = naming.repository(for: reference.repository)
-            entries.append(PushSummary.PushedEntry(
-                kind: item.kind, source: item.reference,
-                target: "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)",
-                digest: item.descriptor.digest.description))
+            var entry = EntryReport(item)
+            entry.target = "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)"
+            entries.append(entry)
             var seen = Set<Digest>()
             // The bundle reader already refused nesting past the limit; the plan walks the same
             // graph and holds to the same limit.
@@ -65,9 +64,11 @@ struct PushPlan {
 
     /// What the registry lacks: blobs (with, first, a repository that already holds the blob to
     /// mount from) and manifests by digest and by tag. HEAD only: nothing is written.
-    func missing(in client: RegistryClient, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+    func missing(in client: RegistryClient, summary: inout PushSummary, progress: TransferProgress = .silent) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+        progress.begin("check", bytes: 0, blobs: blobs.count + manifests.count, unit: "blobs and manifests", subject: client.endpoint.name)
         var missingBlobs: [BlobTask] = []
         for task in blobs {
+            defer { progress.blobDone() }
             let missing = try await offload { try task.repositories.filter { !(try client.blobExists(repository: $0, digest: task.descriptor.digest)) } }
             summary.blobsSkipped += task.repositories.count - missing.count
             guard !missing.isEmpty else { continue }
@@ -79,6 +80,7 @@ struct PushPlan {
         }
         var missingManifests: [MissingManifest] = []
         for task in manifests {
+            defer { progress.blobDone() }
             let missing = try await MissingManifest.check(task, in: client)
             summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (task.tag != nil && !missing.byTag ? 1 : 0)
             if missing.byDigest || missing.byTag { missingManifests.append(missing) }
@@ -86,17 +88,20 @@ struct PushPlan {
         return (missingBlobs, missingManifests)
     }
 
-    /// The lines of a dry run.
-    static func describe(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> [String] {
-        blobs.map { "blob \($0.descriptor.digest) (\(ByteCount.format($0.descriptor.size))) -> \($0.repositories.joined(separator: ", "))" }
-            + manifests.flatMap { missing -> [String] in
-                var lines: [String] = []
-                if missing.byDigest { lines.append("manifest \(registry)/\(missing.task.repository)@\(missing.task.descriptor.digest)") }
-                if missing.byTag, let tag = missing.task.tag {
-                    lines.append("tag \(registry)/\(missing.task.repository):\(tag) -> \(missing.task.descriptor.digest.short)")
-                }
-                return lines
+    /// What a dry run reports: the blobs, manifests and tags the registry lacks.
+    static func report(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> PushPlanReport {
+        var report = PushPlanReport(registry: registry)
+        report.blobs = blobs.map { .init(digest: $0.descriptor.digest.description, mediaType: $0.descriptor.mediaType, bytes: $0.descriptor.size, repositories: $0.repositories) }
+        for missing in manifests {
+            let descriptor = missing.task.descriptor
+            if missing.byDigest {
+                report.manifests.append(.init(repository: missing.task.repository, digest: descriptor.digest.description, mediaType: descriptor.mediaType, bytes: descriptor.size))
             }
+            if missing.byTag, let tag = missing.task.tag {
+                report.tags.append(.init(repository: missing.task.repository, tag: tag, digest: descriptor.digest.description))
+            }
+        }
+        return report
     }
 }
 
