@@ -130,6 +130,10 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print nothing on success: no progress, summary or warnings. A failure still prints its one line on stderr.")
     var quiet = false
 
+    /// `-v` as well, as skopeo and oras spell it: the word users try first when a registry misbehaves.
+    @Flag(name: [.customLong("debug"), .customShort("v")], help: "Print each HTTP request on stderr: method, URL (no user info, no query), status, bytes, time and retry decisions; never credentials or tokens.")
+    var debug = false
+
     @Option(help: ArgumentHelp("Progress on stderr: auto (tty on a terminal, plain lines otherwise, none with --json), tty (one line redrawn), plain (a line every 10 s or 10 %, then a summary), none.", valueName: "auto|tty|plain|none"))
     var progress: ProgressChoice = .auto
 
