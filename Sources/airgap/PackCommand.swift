@@ -39,9 +39,6 @@ struct Pack: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The tarball to write.")
     var output = "bundle.tar"
 
-    @Option(help: "Blobs downloaded at once.")
-    var jobs = 4
-
     @Option(name: .customLong("max-part-size"), help: ArgumentHelp(
         "Write the tarball as parts of at most SIZE bytes (<output>.001, .002, …) for media or transfer limits: 700M, 4G (powers of 1024, at least 1M). `cat <output>.0* > <output>` gives the unsplit tarball.",
         valueName: "size"))
@@ -54,7 +51,6 @@ struct Pack: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
         if let maxPartSize { _ = try PartSize.parse(maxPartSize) }
     }
 
@@ -64,7 +60,7 @@ struct Pack: AsyncParsableCommand {
         let (spec, resolver) = try options.resolver(log: outputOptions.log)
         let progress = outputOptions.reporter(for: "pack")
         defer { progress.stop() }
-        var packer = Packer(resolver: resolver, jobs: jobs, progress: progress, signKey: key)
+        var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
