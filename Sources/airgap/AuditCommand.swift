@@ -70,9 +70,13 @@ struct Audit: AsyncParsableCommand {
             request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport
+        let progress = outputOptions.reporter(for: "audit")
+        defer { progress.stop() }
+        progress.begin("checks", bytes: 0)
         do { report = try await Auditor().audit(request) } catch {
             throw CommandFailure(message: "audit could not run: \(error)", kind: "audit", exitCode: 2)
         }
+        progress.complete()
         let threshold: Finding.Severity = failOn == .error ? .error : .warning
         let failed = report.worst(atLeast: threshold)
         // --quiet keeps a passing audit silent; findings that fail it are still shown.

@@ -18,7 +18,12 @@ struct Lock: AsyncParsableCommand {
     func run() async throws {
         var (spec, resolver) = try options.resolver(log: outputOptions.log)
         resolver.allowUnresolved = allowUnresolved
+        // Resolving reports no bytes, but a long one still says, every 10 s off a terminal, that it runs.
+        let progress = outputOptions.reporter(for: "lock")
+        defer { progress.stop() }
+        progress.begin("resolve", bytes: 0, subject: options.spec)
         let resolved = try await resolver.resolve(spec)
+        progress.complete()
         let lock = resolved.lockfile(specDigest: spec.canonicalDigest)
         try LockfileStore.write(lock, to: options.lockPath)
         warnAboutCompatibility(lock, log: outputOptions.log)

@@ -119,7 +119,12 @@ final class OperatorOutputTests: XCTestCase {
         XCTAssertEqual(shapes(try object(Self.packJSON), dropping: "upstreamDigest"), verified)
         XCTAssertEqual(shapes(try object(inspect), dropping: "-"), verified)
         XCTAssertEqual(shapes(try object(push), dropping: "target"), verified)
-        for document in [Self.packJSON, verify, inspect, dry, push, audit.stdout] {
+        // lock and extract have no schema of their own (the lock's format is the lock), but
+        // carry the version like every other document.
+        let scratch = try TemporaryDirectory("json-more")
+        let lock = try airgap.check(["lock", "--spec", Self.work.file("airgap.yaml"), "--lock", scratch.file("again.lock"), "--json"]).stdout
+        let extract = try airgap.check(["extract", bundle, "com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2", "--output", scratch.path, "--json"]).stdout
+        for document in [Self.packJSON, verify, inspect, dry, push, audit.stdout, lock, extract] {
             XCTAssertEqual(try object(document)["schemaVersion"] as? Int, 1, document)
         }
     }
