@@ -266,7 +266,8 @@ public final class TransferProgress: @unchecked Sendable {
     }
 
     private func rateAndETA(now: Double) -> (rate: String, eta: String) {
-        guard let rate, rate > 0 else { return ("", "") }
+        // Once every byte of the phase is out, a decaying rate tells nothing.
+        guard let rate, rate > 0, bytesTotal == 0 || bytesDone < bytesTotal else { return ("", "") }
         // A stalled transfer says so, rather than promising an ETA of days.
         if now - lastMoved >= timing.stallAfter, bytesTotal > bytesDone { return ("stalled for \(Self.duration(now - lastMoved))", "") }
         let remaining = Double(bytesTotal - bytesDone) / rate

@@ -9,8 +9,10 @@ public struct PushPlanReport: Codable, Sendable {
         public var digest: String
         public var mediaType: String
         public var bytes: Int64
-        /// Where it goes; when the first already holds it, the rest get it by mount from there.
+        /// Where it goes (the first by upload or mount, the rest by mount from there).
         public var repositories: [String]
+        /// A repository of the registry that holds it already: mounted from there, not sent.
+        public var mountFrom: String?
     }
 
     public struct Manifest: Codable, Sendable {
@@ -83,7 +85,7 @@ public struct PushPlanReport: Codable, Sendable {
     /// The text dry run: one line per action; blobs first, then manifests (children before the
     /// indexes that name them), tags, and files.
     public var lines: [String] {
-        blobs.map { "blob \($0.digest) (\(ByteCount.format($0.bytes))) -> \($0.repositories.joined(separator: ", "))" }
+        blobs.map { "blob \($0.digest) (\(ByteCount.format($0.bytes))) -> \($0.repositories.joined(separator: ", "))" + ($0.mountFrom.map { " (mounted from \($0))" } ?? "") }
             + manifests.map { "manifest \(registry)/\($0.repository)@\($0.digest)" }
             + tags.map { "tag \(registry)/\($0.repository):\($0.tag) -> \((try? Digest(parsing: $0.digest))?.short ?? $0.digest)" }
             + files.map { file in
