@@ -25,19 +25,18 @@ struct ManifestTask: Sendable {
 struct PushPlan {
     var blobs: [BlobTask]
     var manifests: [ManifestTask]
-    var entries: [PushSummary.PushedEntry]
+    var entries: [EntryReport]
 
     init(_ bundle: BundleReader, naming: RepositoryNaming) throws {
         var blobRepositories: [Digest: (Descriptor, [String])] = [:]
         var manifests: [ManifestTask] = []
-        var entries: [PushSummary.PushedEntry] = []
+        var entries: [EntryReport] = []
         for item in bundle.items {
             let reference = try Reference(parsing: item.reference)
             let repository = naming.repository(for: reference.repository)
-            entries.append(PushSummary.PushedEntry(
-                kind: item.kind, source: item.reference,
-                target: "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)",
-                digest: item.descriptor.digest.description))
+            var entry = EntryReport(item)
+            entry.target = "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)"
+            entries.append(entry)
             var seen = Set<Digest>()
             // The bundle reader already refused nesting past the limit; the plan walks the same
             // graph and holds to the same limit.
@@ -74,7 +73,8 @@ struct PushPlan {
     /// for everything it names there (a registry stores a manifest only once its blobs and child
     /// manifests are in): its subtree is not asked about again. crane trusts an index's existing
     /// children the same way. So a push that finds everything there sends one HEAD per image.
-    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary,
+                 progress: TransferProgress = .silent) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
         let key = { (repository: String, digest: Digest) in "\(repository)@\(digest)" }
         let positions = Dictionary(grouping: manifests.indices, by: { key(manifests[$0].repository, manifests[$0].descriptor.digest) })
         let children = manifests.map { ManifestStep.children(of: $0) }
@@ -89,11 +89,17 @@ struct PushPlan {
         for (position, task) in manifests.enumerated() {
             for child in children[position] { named.insert(key(task.repository, child)) }
         }
+        let possible = blobs.reduce(manifests.count) { $0 + $1.repositories.count }
+        // Every check that could be asked counts, so one vouched for is done without a request.
+        progress.begin("check", bytes: 0, blobs: possible, unit: "blobs and manifests", subject: client.endpoint.name)
         var results: [Int: MissingManifest] = [:]
         // Tops first (and anything tagged: a tag is asked about in its own right).
         var frontier = manifests.indices.filter { !named.contains(key(manifests[$0].repository, manifests[$0].descriptor.digest)) || manifests[$0].tag != nil }
         while !frontier.isEmpty {
-            let checked = try await workers.map(frontier.map { manifests[$0] }) { task, _ in try MissingManifest.check(task, in: client) }
+            let checked = try await workers.map(frontier.map { manifests[$0] }) { task, _ in
+                defer { progress.blobDone() }
+                return try MissingManifest.check(task, in: client)
+            }
             for (position, result) in zip(frontier, checked) {
                 results[position] = result
                 if !result.byDigest { vouch(position) }
@@ -109,6 +115,7 @@ struct PushPlan {
         }
         var missingManifests: [MissingManifest] = []
         for (position, task) in manifests.enumerated() {
+            if results[position] == nil { progress.blobDone() }
             let result = results[position] ?? MissingManifest(task: task, byDigest: false, byTag: false)
             summary.manifestsSkipped += (result.byDigest ? 0 : 1) + (task.tag != nil && !result.byTag ? 1 : 0)
             if result.byDigest || result.byTag { missingManifests.append(result) }
@@ -117,7 +124,11 @@ struct PushPlan {
         let pairs = blobs.flatMap { task in
             task.repositories.filter { !vouched.contains(key($0, task.descriptor.digest)) }.map { (digest: task.descriptor.digest, repository: $0) }
         }
-        let present = try await workers.map(pairs) { pair, _ in try client.blobExists(repository: pair.repository, digest: pair.digest) }
+        for _ in pairs.count..<(possible - manifests.count) { progress.blobDone() }
+        let present = try await workers.map(pairs) { pair, _ in
+            defer { progress.blobDone() }
+            return try client.blobExists(repository: pair.repository, digest: pair.digest)
+        }
         var held: [Digest: Set<String>] = [:]
         for (pair, isPresent) in zip(pairs, present) where isPresent { held[pair.digest, default: []].insert(pair.repository) }
         var missingBlobs: [BlobTask] = []
@@ -131,18 +142,21 @@ struct PushPlan {
         return (missingBlobs, missingManifests)
     }
 
-    /// The lines of a dry run.
-    static func describe(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> [String] {
-        blobs.map { "blob \($0.descriptor.digest) (\(ByteCount.format($0.descriptor.size))) -> \($0.repositories.joined(separator: ", "))"
-            + ($0.mountFrom.map { " (mounted from \($0))" } ?? "") }
-            + manifests.flatMap { missing -> [String] in
-                var lines: [String] = []
-                if missing.byDigest { lines.append("manifest \(registry)/\(missing.task.repository)@\(missing.task.descriptor.digest)") }
-                if missing.byTag, let tag = missing.task.tag {
-                    lines.append("tag \(registry)/\(missing.task.repository):\(tag) -> \(missing.task.descriptor.digest.short)")
-                }
-                return lines
+    /// What a dry run reports: the blobs, manifests and tags the registry lacks.
+    static func report(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> PushPlanReport {
+        var report = PushPlanReport(registry: registry)
+        report.blobs = blobs.map { .init(digest: $0.descriptor.digest.description, mediaType: $0.descriptor.mediaType, bytes: $0.descriptor.size,
+                                         repositories: $0.repositories, mountFrom: $0.mountFrom) }
+        for missing in manifests {
+            let descriptor = missing.task.descriptor
+            if missing.byDigest {
+                report.manifests.append(.init(repository: missing.task.repository, digest: descriptor.digest.description, mediaType: descriptor.mediaType, bytes: descriptor.size))
             }
+            if missing.byTag, let tag = missing.task.tag {
+                report.tags.append(.init(repository: missing.task.repository, tag: tag, digest: descriptor.digest.description))
+            }
+        }
+        return report
     }
 }
 
@@ -154,8 +168,11 @@ struct MissingManifest: Sendable {
 
     /// Which of `tasks` the registry lacks, by digest or tag; all checked at once.
     static func check(_ tasks: [ManifestTask], in client: RegistryClient, workers: WorkerPool,
-                      summary: inout PushSummary) async throws -> [MissingManifest] {
-        let checked = try await workers.map(tasks) { task, _ in try check(task, in: client) }
+                      summary: inout PushSummary, progress: TransferProgress = .silent) async throws -> [MissingManifest] {
+        let checked = try await workers.map(tasks) { task, _ in
+            defer { progress.blobDone() }
+            return try check(task, in: client)
+        }
         for missing in checked {
             summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (missing.task.tag != nil && !missing.byTag ? 1 : 0)
         }
