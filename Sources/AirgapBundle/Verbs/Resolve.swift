@@ -115,7 +115,13 @@ public struct BundleResolver: Sendable {
                 resolved.signatures = (signatures && !lockSkipped) || !keys.isEmpty ? found : nil
                 return resolved
             }
-            if let resolved = try await attempt(work, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
+            let registry = image.reference.registry
+            let via = pool.hosts.mirrors[registry].map { "the mirror for \(registry) (\($0.withoutUserInfo.absoluteString); mirrors: in the spec or --mirror)" }
+            let entry = "images: \(image.reference)"
+            let located = { () throws -> ResolvedImage in
+                do { return try work() } catch { throw UnreachableUpstream.wrap(error, entry: entry, via: via) }
+            }
+            if let resolved = try await attempt(located, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
                 bundle.images.append(resolved)
             }
         }
@@ -130,7 +136,13 @@ public struct BundleResolver: Sendable {
                     continue
                 }
                 let (cache, allowUnverified) = (self.cache, self.allowUnverified)
-                if let jar = try await attempt({ try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) },
+                let via = "the Maven repository \(repository.baseURL.withoutUserInfo.absoluteString) (\(mavenRepository == nil ? "jars.repository in the spec" : "--maven-repo"))"
+                let fetch = { () throws -> ResolvedJar in
+                    do { return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) } catch {
+                        throw UnreachableUpstream.wrap(error, entry: "jars: \(coordinate)", via: via)
+                    }
+                }
+                if let jar = try await attempt(fetch,
                                                unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
                     bundle.jars.append(jar)
                 }
@@ -139,7 +151,10 @@ public struct BundleResolver: Sendable {
 
         let chartResolver = ChartResolver(pool: pool, cache: cache, allowUnverified: allowUnverified)
         for source in spec.charts {
-            if let chart = try await attempt({ try chartResolver.resolve(source) }, unresolved: { bundle.unresolvedCharts.append((source, $0)) }) {
+            let resolveChart = { () throws -> ResolvedChart in
+                do { return try chartResolver.resolve(source) } catch { throw UnreachableUpstream.wrap(error, entry: "charts: \(source)", via: nil) }
+            }
+            if let chart = try await attempt(resolveChart, unresolved: { bundle.unresolvedCharts.append((source, $0)) }) {
                 bundle.charts.append(chart)
             }
         }
