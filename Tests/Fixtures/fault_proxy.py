@@ -135,6 +135,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             token = secrets.token_hex(16)
             with lock:
                 tokens.add(token)
+            # Logged so a test can prove the client never prints a token it was given.
+            log({"role": "token-issued", "token": token})
             self.record(200, "token")
             return self.reply(200, json.dumps({"access_token": token, "expires_in": 300}).encode(), {"Content-Type": "application/json"})
         if args.bearer:
@@ -145,6 +147,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         token = secrets.token_hex(16)
         with lock:
             tokens.add(token)
+        log({"role": "token-issued", "token": token})
         self.record(200, "token")
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
         log({"role": "token-request", "scope": query.get("scope", []), "service": query.get("service", [])})
