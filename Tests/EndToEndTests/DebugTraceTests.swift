@@ -102,7 +102,7 @@ final class DebugTraceTests: XCTestCase {
                                                                  "--fail-count", "100", "--fail-method", "PUT"])
         let result = try AirgapRunner().run(["push", bundle, "--registry", proxy.host, "--plain-http", "--retry-times", "2", "--debug"])
         XCTAssertEqual(result.status, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("airgap: retrying "), result.stderr)
+        XCTAssertTrue(result.stderr.contains("airgap: retrying "), "\(result.stderr)\nthe proxy saw: \(proxy.requests())")
         XCTAssertTrue(result.stderr.contains("airgap: debug: retry: giving up on PUT "), result.stderr)
         XCTAssertTrue(result.stderr.contains("503"), result.stderr)
     }

@@ -112,7 +112,8 @@ struct AcceptedFlags {
             }
             return found
         }
-        flags[""] = names(root)
+        // ArgumentParser's own root options, which the dump does not list.
+        flags[""] = names(root).union(["--generate-completion-script", "--experimental-dump-help"])
         for sub in root["subcommands"] as? [[String: Any]] ?? [] {
             if let name = sub["commandName"] as? String { flags[name] = names(sub) }
         }

@@ -108,6 +108,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fail = failures_left > 0
                 failures_left -= 1 if fail else 0
             if fail:
+                # Read the body first: left in the stream, it would be parsed as the next request
+                # on this keep-alive connection (a 400 from http.server, not the injected answer).
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
                 self.record(args.fail_status, "registry")
                 headers = {"Retry-After": "0"} if args.fail_status == 429 else {}
                 return self.reply(args.fail_status, b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}', headers)
