@@ -145,6 +145,7 @@ struct ResolveOptions: ParsableArguments {
     var mirrors: [String] = []
 
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var jobs: JobsOptions
 
     var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
 
@@ -176,6 +177,7 @@ struct ResolveOptions: ParsableArguments {
         let store = try BlobStore(root: cache ?? Self.defaultCache())
         var resolver = BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
                                       allowUnverified: allowUnverified, log: log)
+        resolver.workers = WorkerPool(width: jobs.jobs)
         resolver.signatures = !noSignatures
         if let verifyKey {
             _ = try VerificationKey(path: verifyKey)
@@ -188,6 +190,19 @@ struct ResolveOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return "\(xdg)/airgap" }
         return "\(environment["HOME"] ?? NSHomeDirectory())/.cache/airgap"
+    }
+}
+
+/// `--jobs`, one meaning and one default for lock, pack and push: the bound on requests and
+/// transfers in flight (`WorkerPool`).
+struct JobsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Requests in flight at once: manifest fetches, existence checks, blob transfers, manifest PUTs (\(WorkerPool.jobsRange.lowerBound)-\(WorkerPool.jobsRange.upperBound)). The default, \(WorkerPool.defaultJobs), is the same for lock, pack and push: transfers wait on round trips, not on cores, and \(WorkerPool.defaultJobs) keeps each on a reused connection without crowding the registry.", valueName: "N"))
+    var jobs = WorkerPool.defaultJobs
+
+    func validate() throws {
+        guard WorkerPool.jobsRange.contains(jobs) else {
+            throw ValidationError("--jobs must be between \(WorkerPool.jobsRange.lowerBound) and \(WorkerPool.jobsRange.upperBound)")
+        }
     }
 }
 

@@ -52,9 +52,6 @@ struct Pack: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The tarball to write.")
     var output = "bundle.tar"
 
-    @Option(help: "Blobs downloaded at once.")
-    var jobs = 4
-
     @Option(name: .customLong("max-part-size"), help: ArgumentHelp(
         "Write the tarball as parts of at most SIZE bytes (<output>.001, .002, …) for media or transfer limits: 700M, 4G (powers of 1024, at least 1M). `cat <output>.0* > <output>` gives the unsplit tarball.",
         valueName: "size"))
@@ -67,7 +64,6 @@ struct Pack: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
         if let maxPartSize { _ = try PartSize.parse(maxPartSize) }
     }
 
@@ -76,7 +72,7 @@ struct Pack: AsyncParsableCommand {
         let key = try signKey.map(SigningKey.init(path:))
         let (spec, resolver) = try options.resolver(debug: outputOptions.debug, log: logToStderr)
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
-        var packer = Packer(resolver: resolver, jobs: jobs, progress: progress, signKey: key)
+        var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)

@@ -29,8 +29,7 @@ struct Push: AsyncParsableCommand {
     @Flag(help: "One path component per repository under the prefix (library/flink -> library-flink), for registries like OpenShift's.")
     var flatten = false
 
-    @Option(help: "Blobs uploaded at once.")
-    var jobs = 3
+    @OptionGroup var jobsOptions: JobsOptions
 
     @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Blobs larger than this go up in PATCH chunks of this many bytes (default 128 MiB), so a broken connection costs one chunk.", valueName: "BYTES"))
     var chunkSize: Int64 = RegistryClient.defaultChunkSize
@@ -70,7 +69,6 @@ struct Push: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        guard (1...32).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 32") }
         guard !registry.contains("/"), !registry.isEmpty else { throw ValidationError("--registry takes HOST[:PORT]; put a path in --prefix") }
         guard chunkSize >= 4096 else { throw ValidationError("--chunk-size must be at least 4096 bytes") }
         guard chartDirectory == nil || chartOut == nil else { throw ValidationError("--chart-dir and --chart-out exclude each other: fill a chart you have, or unpack the bundle's") }
@@ -91,7 +89,7 @@ struct Push: AsyncParsableCommand {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
             external = (parsed, lock)
         }
-        var options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobs, dryRun: dryRun,
+        var options = PushOptions(registry: registry, prefix: prefix, flatten: flatten, jobs: jobsOptions.jobs, dryRun: dryRun,
                                   chartDirectory: chartDirectory, prune: prune,
                                   openshiftManifests: openshiftManifests ?? chartOut.map { "\($0)/openshift" })
         options.naming = naming

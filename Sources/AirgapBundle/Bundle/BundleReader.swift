@@ -38,9 +38,11 @@ public final class BundleReader: @unchecked Sendable {
     /// `match` when `<bundle>.sha256` was there and agreed, `absent` when there was none,
     /// `unchecked` when it was not read (a quick look).
     public let checksumFile: String
+    /// Where the blobs' hashes run: hashing is CPU-bound, so as wide as the cores.
+    let workers: WorkerPool
 
     init(path: String, file: PartedFile, snapshot: LayoutSnapshot, items: [BundleItem], lockData: Data?, lock: Lockfile?,
-         thorough: Bool, checksumFile: String) {
+         thorough: Bool, checksumFile: String, workers: WorkerPool) {
         self.path = path
         self.file = file
         self.snapshot = snapshot
@@ -49,6 +51,7 @@ public final class BundleReader: @unchecked Sendable {
         self.lock = lock
         self.thorough = thorough
         self.checksumFile = checksumFile
+        self.workers = workers
     }
 
     /// Opens and reads the bundle. With `thorough` false, blobs over `LayoutScanner.documentLimit`
@@ -66,9 +69,10 @@ public final class BundleReader: @unchecked Sendable {
         let hashParts = checking && split && checksumLines != nil
         progress.setTotal(file.totalSize)
         // The whole-file (or per-part) hash rides along the same read, on another core.
+        let workers = WorkerPool(width: ProcessInfo.processInfo.activeProcessorCount)
         let snapshot: LayoutSnapshot
         do {
-            snapshot = try await offload {
+            snapshot = try await workers.run {
                 try LayoutScanner.scan(file, hashingWholeFile: expectedChecksum != nil || hashParts, hashingLargeBlobs: thorough, progress: progress.advance)
             }
         } catch let defect as LayoutDefect where split && checksumLines != nil {
@@ -94,7 +98,7 @@ public final class BundleReader: @unchecked Sendable {
             }
         }
         return BundleReader(path: path, file: file, snapshot: snapshot, items: items, lockData: snapshot.lockFile, lock: lock,
-                            thorough: thorough, checksumFile: checksumFile)
+                            thorough: thorough, checksumFile: checksumFile, workers: workers)
     }
 
     /// Whether there is a bundle by this name: the tarball, or its first part.
@@ -120,14 +124,19 @@ public final class BundleReader: @unchecked Sendable {
     /// first (in tar order) that does not match its name.
     public func verifyRemainingBlobs(progress: TransferProgress) async throws {
         guard !thorough else { return }
-        let large = snapshot.blobSizes.compactMap { digest, size -> ParallelBlobCheck.Blob? in
+        let large = snapshot.blobSizes.compactMap { digest, size -> InPlaceBlobCheck.Blob? in
             guard size > LayoutScanner.documentLimit, let offset = snapshot.dataOffsets[digest] else { return nil }
-            return ParallelBlobCheck.Blob(digest: digest, dataOffset: offset, size: size)
+            return InPlaceBlobCheck.Blob(digest: digest, dataOffset: offset, size: size)
         }
         progress.setTotal(large.reduce(0) { $0 + $1.size })
         let file = self.file
-        try await offload { try ParallelBlobCheck.verify(file, blobs: large, progress: progress.advance) }
+        // Every blob is checked (no early stop), so the defect named is the first in tar order
+        // whichever worker finished first.
+        let defects = try await workers.map(InPlaceBlobCheck.schedule(large)) { blob, _ in
+            InPlaceBlobCheck.defect(in: file, blob: blob, progress: progress.advance).map { (blob.dataOffset, $0) }
+        }
         progress.finish()
+        if let first = defects.compactMap({ $0 }).min(by: { $0.0 < $1.0 }) { throw first.1 }
         thorough = true
     }
 

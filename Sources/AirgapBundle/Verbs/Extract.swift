@@ -47,7 +47,7 @@ public struct Extractor: Sendable {
         let lock = layout.lock
         let entry = try EntryLookup.find(query, in: layout.items, lock: lock, bundle: bundle)
         let top = entry.descriptor
-        return try await offload {
+        return try await layout.workers.run {
             switch entry.kind {
             case .chart: return try extractChart(entry, top: top, layout: layout, lock: lock, output: output)
             case .jar: return try extractJar(entry, top: top, layout: layout, lock: lock, output: output)

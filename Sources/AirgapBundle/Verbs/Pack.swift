@@ -35,17 +35,20 @@ public struct PackSummary: Codable, Sendable {
 /// is none), fill the cache with whatever it lacks, and write the bundle with the lock inside.
 public struct Packer: Sendable {
     public var resolver: BundleResolver
+    /// Where downloads and the tarball's writing run: `--jobs` wide, shared with the resolver.
+    public let workers: WorkerPool
     /// How many blobs download at once.
-    public var jobs: Int
+    public var jobs: Int { workers.width }
     /// When set, the tarball is written as parts of at most this many bytes (`<output>.001` …).
     public var maxPartSize: Int64?
     public var progress: TransferProgress
     /// `--sign-key`: signs the lock into `airgap/bundle.lock.sig`.
     public var signKey: SigningKey?
 
-    public init(resolver: BundleResolver, jobs: Int = 4, progress: TransferProgress, signKey: SigningKey? = nil) {
+    public init(resolver: BundleResolver, jobs: Int = WorkerPool.defaultJobs, progress: TransferProgress, signKey: SigningKey? = nil) {
+        self.workers = WorkerPool(width: jobs)
         self.resolver = resolver
-        self.jobs = jobs
+        self.resolver.workers = workers
         self.progress = progress
         self.signKey = signKey
     }
@@ -119,7 +122,7 @@ public struct Packer: Sendable {
             .sorted { $0.descriptor.digest < $1.descriptor.digest }
         let downloadBytes = missing.reduce(Int64(0)) { $0 + $1.descriptor.size }
         progress.setTotal(downloadBytes)
-        try await forEachConcurrently(missing, width: jobs) { source, cancellation in
+        try await workers.forEach(missing) { source, cancellation in
             try pool.client(for: source.registry).fetchBlob(
                 repository: source.repository, descriptor: source.descriptor, into: cache
             ) { bytes in
@@ -146,7 +149,7 @@ public struct Packer: Sendable {
         var bytes: Int64
         var parts: [String]?
         if let maxPartSize {
-            let (written, digest) = try await offload {
+            let (written, digest) = try await workers.run {
                 try LayoutArchiveWriter.prepareParts(contents, from: cache, to: output, maxPartSize: maxPartSize, fresh: fresh,
                                                      progress: writeProgress.advance)
             }
@@ -156,7 +159,7 @@ public struct Packer: Sendable {
             try BundleChecksum.publish(parts: written, with: try BundleChecksum.prepare(parts: written, whole: digest, for: output), bundle: output)
             (checksum, bytes, parts) = (digest, written.reduce(0) { $0 + $1.size }, written.map(\.file.destination))
         } else {
-            let (tarball, digest) = try await offload {
+            let (tarball, digest) = try await workers.run {
                 try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: writeProgress.advance)
             }
             writeProgress.finish()

@@ -58,6 +58,8 @@ public struct ResolvedBundle: Sendable {
 public struct BundleResolver: Sendable {
     public var pool: RegistryPool
     public var cache: BlobStore
+    /// Where the blocking fetches run (`--jobs` wide).
+    public var workers = WorkerPool(width: WorkerPool.defaultJobs)
     /// Overrides the spec's `jars.repository` (`--maven-repo`).
     public var mavenRepository: URL?
     public var allowUnverified: Bool
@@ -84,7 +86,7 @@ public struct BundleResolver: Sendable {
         var bundle = ResolvedBundle(images: [], jars: [], charts: [])
         /// Runs one resolution; with `allowUnresolved`, a failure becomes the reason it is unresolved.
         func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
-            do { return try await offload(work) } catch {
+            do { return try await workers.run(work) } catch {
                 guard allowUnresolved else { throw error }
                 let reason = "not resolved where this lock was written: \(error)"
                 log("\(reason)")

@@ -8,7 +8,7 @@ import OCILayout
 /// so an interrupted run's successor resumes it (`UploadSessionStore`).
 struct BlobUploader {
     var client: RegistryClient
-    var jobs: Int
+    var workers: WorkerPool
     var chunkSize: Int64
     var sessions: UploadSessionStore?
     var progress: TransferProgress
@@ -21,7 +21,7 @@ struct BlobUploader {
         let client = self.client, chunkSize = self.chunkSize, sessions = self.sessions, progress = self.progress
         progress.setTotal(tasks.reduce(0) { $0 + $1.descriptor.size })
         let counter = PushCounter()
-        try await forEachConcurrently(tasks, width: jobs) { task, cancellation in
+        try await workers.forEach(tasks) { task, cancellation in
             let blob = try source(task.descriptor)
             var holder = mountFrom
             for repository in task.repositories {

@@ -31,7 +31,7 @@ struct LibsImageStep {
         var seen = Set<Digest>()
         var base: [BlobTask] = []
         for layer in image.baseBlobs where seen.insert(layer.digest).inserted {
-            if try await offload({ try client.blobExists(repository: repository, digest: layer.digest) }) { summary.blobsSkipped += 1; continue }
+            if try await uploader.workers.run({ try client.blobExists(repository: repository, digest: layer.digest) }) { summary.blobsSkipped += 1; continue }
             base.append(BlobTask(descriptor: layer, repositories: [repository]))
         }
         let bundle = self.bundle
@@ -40,7 +40,7 @@ struct LibsImageStep {
         // The new layer and configs, from the image's own file.
         var fresh: [BlobTask] = []
         for (digest, blob) in image.blobs.sorted(by: { $0.key < $1.key }) {
-            if try await offload({ try client.blobExists(repository: repository, digest: digest) }) { summary.blobsSkipped += 1; continue }
+            if try await uploader.workers.run({ try client.blobExists(repository: repository, digest: digest) }) { summary.blobsSkipped += 1; continue }
             fresh.append(BlobTask(descriptor: blob.descriptor, repositories: [repository]))
         }
         let image = self.image
@@ -56,11 +56,11 @@ struct LibsImageStep {
         for (position, manifest) in image.manifests.enumerated() {
             let task = ManifestTask(repository: repository, descriptor: manifest.descriptor, data: manifest.data,
                                     tag: position == image.manifests.count - 1 ? tag : nil)
-            let check = try await MissingManifest.check(task, in: client)
+            let check = try await MissingManifest.check(task, in: client, workers: uploader.workers)
             summary.manifestsSkipped += (check.byDigest ? 0 : 1) + (task.tag != nil && !check.byTag ? 1 : 0)
             if check.byDigest || check.byTag { missing.append(check) }
         }
-        try await ManifestStep(client: client).put(missing, summary: &summary)
+        try await ManifestStep(client: client, workers: uploader.workers).put(missing, summary: &summary)
         summary.entries.append(PushSummary.PushedEntry(kind: .image, source: "libs image (\(flink.description) + connector JARs)",
                                                        target: "\(naming.registry)/\(repository):\(tag)@\(image.top.digest)",
                                                        digest: image.top.digest.description))

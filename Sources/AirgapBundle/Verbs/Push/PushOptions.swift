@@ -27,7 +27,7 @@ public struct PushOptions: Sendable {
     /// nothing is written.
     public var key: VerificationKey?
 
-    public init(registry: String, prefix: String = "", flatten: Bool = false, jobs: Int = 3, dryRun: Bool = false,
+    public init(registry: String, prefix: String = "", flatten: Bool = false, jobs: Int = WorkerPool.defaultJobs, dryRun: Bool = false,
                 chartDirectory: String? = nil, prune: Bool = false, openshiftManifests: String? = nil) {
         self.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         self.jobs = jobs

@@ -65,10 +65,10 @@ struct PushPlan {
 
     /// What the registry lacks: blobs (with, first, a repository that already holds the blob to
     /// mount from) and manifests by digest and by tag. HEAD only: nothing is written.
-    func missing(in client: RegistryClient, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
         var missingBlobs: [BlobTask] = []
         for task in blobs {
-            let missing = try await offload { try task.repositories.filter { !(try client.blobExists(repository: $0, digest: task.descriptor.digest)) } }
+            let missing = try await workers.run { try task.repositories.filter { !(try client.blobExists(repository: $0, digest: task.descriptor.digest)) } }
             summary.blobsSkipped += task.repositories.count - missing.count
             guard !missing.isEmpty else { continue }
             var repositories = missing
@@ -79,7 +79,7 @@ struct PushPlan {
         }
         var missingManifests: [MissingManifest] = []
         for task in manifests {
-            let missing = try await MissingManifest.check(task, in: client)
+            let missing = try await MissingManifest.check(task, in: client, workers: workers)
             summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (task.tag != nil && !missing.byTag ? 1 : 0)
             if missing.byDigest || missing.byTag { missingManifests.append(missing) }
         }
@@ -106,13 +106,13 @@ struct MissingManifest: Sendable {
     var byDigest: Bool
     var byTag: Bool
 
-    static func check(_ task: ManifestTask, in client: RegistryClient) async throws -> MissingManifest {
-        let byDigest = try await offload {
+    static func check(_ task: ManifestTask, in client: RegistryClient, workers: WorkerPool) async throws -> MissingManifest {
+        let byDigest = try await workers.run {
             try client.manifestDigest(repository: task.repository, reference: task.descriptor.digest.description, mediaType: task.descriptor.mediaType)
         } == nil
         var byTag = false
         if let tag = task.tag {
-            byTag = try await offload { try client.manifestDigest(repository: task.repository, reference: tag, mediaType: task.descriptor.mediaType) } != task.descriptor.digest
+            byTag = try await workers.run { try client.manifestDigest(repository: task.repository, reference: tag, mediaType: task.descriptor.mediaType) } != task.descriptor.digest
         }
         return MissingManifest(task: task, byDigest: byDigest, byTag: byTag)
     }

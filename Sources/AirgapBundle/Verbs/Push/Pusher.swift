@@ -42,10 +42,12 @@ public struct Pusher: Sendable {
         }
 
         // Plan, and what the registry lacks (HEAD only).
+        // One bound for every request the push sends: `--jobs` threads.
+        let workers = WorkerPool(width: options.jobs)
         var plan = try PushPlan(bundle, naming: naming)
-        try await ReferrersStep(client: client).adjust(&plan)
+        try await ReferrersStep(client: client, workers: workers).adjust(&plan)
         summary.entries = plan.entries
-        let (missingBlobs, missingManifests) = try await plan.missing(in: client, summary: &summary)
+        let (missingBlobs, missingManifests) = try await plan.missing(in: client, workers: workers, summary: &summary)
         // Built before the first write (a bundle it cannot be built from stops the push with
         // nothing sent), but not for a dry run, which writes nothing, not even a temporary file.
         let libs = options.dryRun ? nil : try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
@@ -67,11 +69,11 @@ public struct Pusher: Sendable {
         try await bundle.verifyRemainingBlobs(progress: TransferProgress(label: "verify", enabled: progress.isEnabled))
         summary.verification = "full"
 
-        let uploader = BlobUploader(client: client, jobs: options.jobs, chunkSize: options.chunkSize,
+        let uploader = BlobUploader(client: client, workers: workers, chunkSize: options.chunkSize,
                                     sessions: options.uploadState.map(UploadSessionStore.init), progress: progress)
         try await uploader.upload(missingBlobs, source: { try bundle.source(for: $0) }, summary: &summary)
         uploader.forgetSessions(for: plan.blobs)
-        try await ManifestStep(client: client).put(missingManifests, summary: &summary)
+        try await ManifestStep(client: client, workers: workers).put(missingManifests, summary: &summary)
 
         if let chart {
             let pushed = try await libs?.push(with: uploader, client: client, summary: &summary)

@@ -8,6 +8,7 @@ import Manifests
 /// already holds referrers the bundle does not carry, they are kept and the bundle's added.
 struct ReferrersStep {
     var client: RegistryClient
+    var workers: WorkerPool
 
     func adjust(_ plan: inout PushPlan) async throws {
         let client = self.client
@@ -15,13 +16,13 @@ struct ReferrersStep {
             let task = plan.manifests[position]
             guard let tag = task.tag, let (subject, kind) = Cosign.parseTag(tag), kind == .referrers,
                   case .index(let ours) = try ManifestDocument(decoding: task.data, mediaType: task.descriptor.mediaType) else { continue }
-            if try await offload({ try client.referrers(repository: task.repository, subject: subject) }) != nil {
+            if try await workers.run({ try client.referrers(repository: task.repository, subject: subject) }) != nil {
                 plan.manifests[position].tag = nil
                 continue
             }
             let existing: FetchedManifest
             do {
-                existing = try await offload { try client.manifest(repository: task.repository, reference: tag, displayName: "\(task.repository):\(tag)") }
+                existing = try await workers.run { try client.manifest(repository: task.repository, reference: tag, displayName: "\(task.repository):\(tag)") }
             } catch RegistryError.manifestUnknown {
                 continue
             }

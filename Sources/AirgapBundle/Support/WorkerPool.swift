@@ -1,0 +1,171 @@
+import Foundation
+
+/// A fixed number of threads for blocking work (a libcurl transfer, a positional read, a hash).
+/// Async callers hand work over and await it, so the cooperative threads never sit in a system
+/// call, and however many callers there are, at most `width` pieces of work run at once: the
+/// one bound `--jobs` sets for a command, whether the work is a HEAD, a mount, a blob upload or a
+/// manifest PUT.
+///
+/// One pool per command run (no global state). Threads start on first use, never more than
+/// `width`, and end once the last copy of the pool is gone and the queue is drained.
+///
+/// Work must not wait synchronously for other work of the same pool (that can deadlock once all
+/// threads wait); await instead, from outside the pool.
+public struct WorkerPool: Sendable {
+    /// The `--jobs` default of every command that has it (pack, lock, push). Transfers here wait
+    /// on round trips and disks, not on the two or four cores of a bastion host, so the bound is
+    /// set by what is polite to a registry and what keeps connections warm: 8 matches the
+    /// keep-alive connections `CurlTransport` keeps, so every job reuses one, and is the order of
+    /// skopeo's (6) and crane's (GOMAXPROCS) parallelism.
+    public static let defaultJobs = 8
+    /// What `--jobs` accepts.
+    public static let jobsRange = 1...64
+
+    public let width: Int
+    private let queue: JobQueue
+    private let lifetime: Lifetime
+
+    public init(width: Int) {
+        self.width = max(1, width)
+        self.queue = JobQueue(width: max(1, width))
+        self.lifetime = Lifetime(queue)
+    }
+
+    /// Runs `work` on a pool thread (waiting for a free one) and returns what it returns.
+    public func run<T>(_ work: @escaping () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.submit { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// Runs `body` on each item, at most `width` at once (fewer when other callers share the
+    /// pool). The first error sets the flag every running body sees (their transfers stop at
+    /// their next chunk), items not yet started are dropped, and that error is rethrown — the
+    /// first real one, not the cancellations it caused.
+    public func forEach<Item: Sendable>(
+        _ items: [Item], _ body: @escaping @Sendable (Item, CancellationFlag) throws -> Void
+    ) async throws {
+        _ = try await map(items) { item, flag in try body(item, flag) }
+    }
+
+    /// `forEach` that keeps what each body returns, in the order of `items`.
+    public func map<Item: Sendable, Value>(
+        _ items: [Item], _ body: @escaping @Sendable (Item, CancellationFlag) throws -> Value
+    ) async throws -> [Value] {
+        let flag = CancellationFlag()
+        return try await withThrowingTaskGroup(of: (Int, Value).self) { group in
+            for (position, item) in items.enumerated() {
+                group.addTask {
+                    do {
+                        return (position, try await run {
+                            try flag.check()
+                            do { return try body(item, flag) } catch {
+                                // Before this thread takes the next job, so that job is dropped.
+                                flag.cancel()
+                                throw error
+                            }
+                        })
+                    } catch {
+                        flag.cancel()
+                        throw error
+                    }
+                }
+            }
+            var values = [Value?](repeating: nil, count: items.count)
+            var firstError: Error?
+            while true {
+                do {
+                    guard let (position, value) = try await group.next() else { break }
+                    values[position] = value
+                } catch {
+                    if firstError == nil || firstError is CancellationError { firstError = error }
+                }
+            }
+            if let firstError { throw firstError }
+            return values.map { $0! }
+        }
+    }
+}
+
+/// A flag set once, read from many threads: how in-flight transfers learn that a sibling failed.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+
+    public init() {}
+
+    public func cancel() { lock.lock(); set = true; lock.unlock() }
+
+    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return set }
+
+    public func check() throws { if isCancelled { throw CancellationError() } }
+}
+
+/// The pool's queue and its threads. Threads hold the queue, not the pool, so the pool's last
+/// copy going away (`Lifetime`) is what lets them end.
+private final class JobQueue: @unchecked Sendable {
+    private let width: Int
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var head = 0
+    private var threads = 0
+    private var idle = 0
+    private var closed = false
+
+    init(width: Int) { self.width = width }
+
+    func submit(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        // Idle threads take waiting jobs; a new thread only for what they cannot.
+        let start = jobs.count - head > idle && threads < width
+        if start { threads += 1 }
+        condition.signal()
+        condition.unlock()
+        if start {
+            let thread = Thread { [self] in work() }
+            // Transfers and hashes need little stack; 1 MiB keeps `width` threads cheap.
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while head == jobs.count, !closed {
+                idle += 1
+                condition.wait()
+                idle -= 1
+            }
+            if head == jobs.count {
+                threads -= 1
+                condition.unlock()
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            // Drop finished jobs now and then, so a long run's queue does not keep them all.
+            if head > 1024, head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job()
+        }
+    }
+}
+
+/// Closes the queue when the last copy of its pool is gone.
+private final class Lifetime: @unchecked Sendable {
+    private let queue: JobQueue
+    init(_ queue: JobQueue) { self.queue = queue }
+    deinit { queue.close() }
+}
