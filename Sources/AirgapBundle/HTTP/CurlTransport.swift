@@ -60,7 +60,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     private func returnHandle(_ handle: CurlEasyHandle) {
         lock.lock()
         defer { lock.unlock() }
-        if idle.count < 8 { idle.append(handle) }
+        if idle.count < 64 { idle.append(handle) }
     }
 }
 

@@ -15,9 +15,11 @@ final class RegistryAuthTransport: HTTPTransport, @unchecked Sendable {
     let tokenTransport: HTTPTransport
 
     private let lock = NSLock()
-    private var pinged = false
+    /// Many images resolved at once all start with a ping: one goes out, the rest wait for it.
+    private let pinged = OnceMap<Int, Bool>()
     private var challenge: AuthChallenge?
-    private var tokens: [String: String] = [:]
+    /// Tokens by scope; parallel requests for one scope share one token request.
+    private let tokens = OnceMap<String, String>()
     private var found: [String: RegistryCredential?] = [:]
 
     init(endpoint: RegistryEndpoint, credentials: CredentialStore, inner: HTTPTransport, tokenTransport: HTTPTransport) {
@@ -60,22 +62,20 @@ final class RegistryAuthTransport: HTTPTransport, @unchecked Sendable {
 
     /// `GET /v2/` once, to learn whether and how the registry wants authentication.
     private func ping() throws {
-        lock.lock()
-        let done = pinged
-        lock.unlock()
-        if done { return }
-        let url = endpoint.url("/v2/")
-        let response = try inner.send(HTTPRequest(url: url)) { _ in }
-        if RetryPolicy.isRetryable(status: response.status) {
-            throw RegistryError.unexpectedStatus(url: url, status: response.status, detail: ErrorBody.detail(response.errorBody), retryAfter: nil)
+        _ = try pinged.value(for: 0) {
+            let url = endpoint.url("/v2/")
+            let response = try inner.send(HTTPRequest(url: url)) { _ in }
+            if RetryPolicy.isRetryable(status: response.status) {
+                throw RegistryError.unexpectedStatus(url: url, status: response.status, detail: ErrorBody.detail(response.errorBody), retryAfter: nil)
+            }
+            guard response.isSuccess || response.status == 401 else {
+                throw RegistryError.notARegistry(url: url, status: response.status)
+            }
+            lock.lock()
+            challenge = response.status == 401 ? response.headerValues("www-authenticate").lazy.compactMap(AuthChallenge.init(header:)).first : nil
+            lock.unlock()
+            return true
         }
-        guard response.isSuccess || response.status == 401 else {
-            throw RegistryError.notARegistry(url: url, status: response.status)
-        }
-        lock.lock()
-        challenge = response.status == 401 ? response.headerValues("www-authenticate").lazy.compactMap(AuthChallenge.init(header:)).first : nil
-        pinged = true
-        lock.unlock()
     }
 
     /// The credential for `repository`, looked up once.
@@ -95,26 +95,28 @@ final class RegistryAuthTransport: HTTPTransport, @unchecked Sendable {
         lock.lock()
         if let header = challengeHeader, let fresh = AuthChallenge(header: header) { challenge = fresh }
         let current = challenge
-        let cached = refresh ? nil : tokens[scope]
         lock.unlock()
         guard let current else { return nil }
-        if let cached { return "Bearer \(cached)" }
 
-        let credential = try credential(for: repository)
         switch current.scheme {
         case .basic:
-            guard let basic = credential?.basicAuthorization else {
+            guard let basic = try credential(for: repository)?.basicAuthorization else {
                 throw RegistryError.authenticationRequired(registry: endpoint.credentialKey, repository: repository)
             }
             return basic
         case .bearer:
-            // The challenge that came with a 401 may name a wider scope (e.g. for a mount).
-            let scopes = Set(scope.split(separator: " ").map(String.init) + (current.parameters["scope"].map { [$0] } ?? []))
-            let token = try fetchToken(challenge: current, scopes: scopes.sorted(), credential: credential, repository: repository)
-            lock.lock()
-            tokens[scope] = token
-            lock.unlock()
-            return "Bearer \(token)"
+            let fetch = { () throws -> String in
+                // The challenge that came with a 401 may name a wider scope (e.g. for a mount).
+                let scopes = Set(scope.split(separator: " ").map(String.init) + (current.parameters["scope"].map { [$0] } ?? []))
+                return try self.fetchToken(challenge: current, scopes: scopes.sorted(), credential: try self.credential(for: repository),
+                                           repository: repository)
+            }
+            if refresh {
+                let token = try fetch()
+                tokens.set(token, for: scope)
+                return "Bearer \(token)"
+            }
+            return "Bearer \(try tokens.value(for: scope, compute: fetch))"
         }
     }
 

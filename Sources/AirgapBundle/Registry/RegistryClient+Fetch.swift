@@ -18,8 +18,20 @@ extension RegistryClient {
     /// over the bytes received and must equal the digest asked for and any `Docker-Content-Digest`.
     /// A manifest asked for by digest is fetched once per run, however many indexes name it.
     public func manifest(repository: String, reference: String, displayName: String) throws -> FetchedManifest {
+        guard let asked = try? Digest(parsing: reference) else {
+            let manifest = try fetchManifest(repository: repository, reference: reference, displayName: displayName)
+            fetched.set(manifest, for: "\(repository)@\(manifest.digest)")
+            return manifest
+        }
+        // Images resolved in parallel often share children (one base, one signature index):
+        // the second asker waits for the first one's answer instead of asking again.
+        return try fetched.value(for: "\(repository)@\(asked)") {
+            try fetchManifest(repository: repository, reference: reference, displayName: displayName)
+        }
+    }
+
+    private func fetchManifest(repository: String, reference: String, displayName: String) throws -> FetchedManifest {
         let asked = try? Digest(parsing: reference)
-        if let asked, let known = fetched.value(for: "\(repository)@\(asked)") { return known }
         let url = endpoint.url("/v2/\(repository)/manifests/\(reference)")
         let request = HTTPRequest(url: url, headers: [("Accept", MediaType.manifestAccept.joined(separator: ", "))])
         let body = BodyCollector(url: url, limit: TransferLimits.manifestLimit, what: "manifest")
@@ -46,9 +58,7 @@ extension RegistryClient {
         case .index(let index): mediaType = index.mediaType ?? contentType.flatMap { MediaType.isIndex($0) ? $0 : nil } ?? MediaType.ociIndex
         case .manifest(let manifest): mediaType = manifest.mediaType ?? contentType.flatMap { MediaType.isManifest($0) ? $0 : nil } ?? MediaType.ociManifest
         }
-        let manifest = FetchedManifest(data: data, mediaType: mediaType, digest: digest)
-        fetched.set(manifest, for: "\(repository)@\(digest)")
-        return manifest
+        return FetchedManifest(data: data, mediaType: mediaType, digest: digest)
     }
 
     /// Downloads a blob into `store`, hashing as it streams and resuming an interrupted transfer

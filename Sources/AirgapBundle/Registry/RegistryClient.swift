@@ -9,7 +9,7 @@ public final class RegistryClient: @unchecked Sendable {
     public let stack: TransportStack
     let transport: HTTPTransport
     /// Manifests fetched by digest this run, by `repository@digest`.
-    let fetched = LockedCache<String, FetchedManifest>()
+    let fetched = OnceMap<String, FetchedManifest>()
 
     public init(endpoint: RegistryEndpoint, stack: TransportStack, credentials: CredentialStore) {
         self.endpoint = endpoint
@@ -44,22 +44,4 @@ public final class RegistryClient: @unchecked Sendable {
     }
 
     func retryNotice(_ url: URL) -> (Error, Double) -> Void { stack.retryNotice(url) }
-}
-
-/// A dictionary shared between threads.
-final class LockedCache<Key: Hashable, Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Key: Value] = [:]
-
-    func value(for key: Key) -> Value? {
-        lock.lock()
-        defer { lock.unlock() }
-        return values[key]
-    }
-
-    func set(_ value: Value, for key: Key) {
-        lock.lock()
-        defer { lock.unlock() }
-        values[key] = value
-    }
 }

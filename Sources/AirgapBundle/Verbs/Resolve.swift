@@ -58,7 +58,9 @@ public struct ResolvedBundle: Sendable {
 public struct BundleResolver: Sendable {
     public var pool: RegistryPool
     public var cache: BlobStore
-    /// Where the blocking fetches run (`--jobs` wide).
+    /// Where the blocking fetches run (`--jobs` wide). Images (and JARs) are resolved on it all
+    /// at once: resolution is round trips, not bandwidth, so a thin link costs one round trip per
+    /// `--jobs` images instead of one per image.
     public var workers = WorkerPool(width: WorkerPool.defaultJobs)
     /// Overrides the spec's `jars.repository` (`--maven-repo`).
     public var mavenRepository: URL?
@@ -85,8 +87,8 @@ public struct BundleResolver: Sendable {
     public func resolve(_ spec: BundleSpec, pinnedBy lock: Lockfile? = nil) async throws -> ResolvedBundle {
         var bundle = ResolvedBundle(images: [], jars: [], charts: [])
         /// Runs one resolution; with `allowUnresolved`, a failure becomes the reason it is unresolved.
-        func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
-            do { return try await workers.run(work) } catch {
+        func judge<T>(_ outcome: Result<T, Error>, unresolved: (String) -> Void) throws -> T? {
+            do { return try outcome.get() } catch {
                 guard allowUnresolved else { throw error }
                 let reason = "not resolved where this lock was written: \(error)"
                 log("\(reason)")
@@ -94,17 +96,27 @@ public struct BundleResolver: Sendable {
                 return nil
             }
         }
+        func attempt<T>(_ work: @escaping () throws -> T, unresolved: (String) -> Void) async throws -> T? {
+            let outcome: Result<T, Error>
+            do { outcome = .success(try await workers.run(work)) } catch { outcome = .failure(error) }
+            return try judge(outcome, unresolved: unresolved)
+        }
         let imageResolver = ImageResolver(pool: pool)
         let noReferrersAPI = RegistrySet()
         let lockedImages = Dictionary((lock?.images ?? []).map { ($0.reference, $0) }, uniquingKeysWith: { first, _ in first })
+        var imageWork: [@Sendable () throws -> ResolvedImage] = []
         for image in spec.images {
             // A lock written without signatures is followed: pack carries what the lock pins.
             let lockSkipped = lockedImages[image.reference.description].map { $0.signatures == nil } ?? false
             let keys = try [image.verifyKey, verifyKey].compactMap { $0 }.map { SignaturePolicy.key(try VerificationKey(path: $0)) }
                 + (image.keyless.map { [SignaturePolicy.keyless(try KeylessTrust($0))] } ?? [])
             let findSignatures = (signatures && !lockSkipped) || !keys.isEmpty
-            let (pool, cache) = (self.pool, self.cache)
-            let work = { () throws -> ResolvedImage in
+            let (pool, cache, signatures) = (self.pool, self.cache, self.signatures)
+            // A server out of reach is named with the entry and the mirror that led there.
+            let registry = image.reference.registry
+            let via = pool.hosts.mirrors[registry].map { "the mirror for \(registry) (\($0.withoutUserInfo.absoluteString); mirrors: in the spec or --mirror)" }
+            let entry = "images: \(image.reference)"
+            @Sendable func resolveImage() throws -> ResolvedImage {
                 var resolved = try imageResolver.resolve(image)
                 guard findSignatures else { return resolved }
                 let client = pool.client(for: image.reference.registry)
@@ -117,13 +129,15 @@ public struct BundleResolver: Sendable {
                 resolved.signatures = (signatures && !lockSkipped) || !keys.isEmpty ? found : nil
                 return resolved
             }
-            let registry = image.reference.registry
-            let via = pool.hosts.mirrors[registry].map { "the mirror for \(registry) (\($0.withoutUserInfo.absoluteString); mirrors: in the spec or --mirror)" }
-            let entry = "images: \(image.reference)"
-            let located = { () throws -> ResolvedImage in
-                do { return try work() } catch { throw UnreachableUpstream.wrap(error, entry: entry, via: via) }
+            imageWork.append { () throws -> ResolvedImage in
+                do { return try resolveImage() } catch { throw UnreachableUpstream.wrap(error, entry: entry, via: via) }
             }
-            if let resolved = try await attempt(located, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
+        }
+        // All images at once (bounded), judged afterwards in spec order: the lock, the log and
+        // the first error are the same as a one-at-a-time run would give.
+        let outcomes = try await workers.map(imageWork) { work, _ in Result { try work() } }
+        for (image, outcome) in zip(spec.images, outcomes) {
+            if let resolved = try judge(outcome, unresolved: { bundle.unresolvedImages.append((image, $0)) }) {
                 bundle.images.append(resolved)
             }
         }
@@ -131,21 +145,19 @@ public struct BundleResolver: Sendable {
         if let jarSpec = spec.jars {
             let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, stack: pool.stack)
             let locked = Dictionary((lock?.jars ?? []).map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
-            for coordinate in jarSpec.artifacts {
+            let (cache, allowUnverified) = (self.cache, self.allowUnverified)
+            let via = "the Maven repository \(repository.baseURL.withoutUserInfo.absoluteString) (\(mavenRepository == nil ? "jars.repository in the spec" : "--maven-repo"))"
+            let outcomes = try await workers.map(jarSpec.artifacts) { coordinate, _ in Result { () throws -> ResolvedJar in
                 if let pinned = locked[coordinate], let digest = pinned.sha256, let size = pinned.size,
                    cache.contains(digest, size: size), let url = URL(string: pinned.url) {
-                    bundle.jars.append(ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum))
-                    continue
+                    return ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum)
                 }
-                let (cache, allowUnverified) = (self.cache, self.allowUnverified)
-                let via = "the Maven repository \(repository.baseURL.withoutUserInfo.absoluteString) (\(mavenRepository == nil ? "jars.repository in the spec" : "--maven-repo"))"
-                let fetch = { () throws -> ResolvedJar in
-                    do { return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) } catch {
-                        throw UnreachableUpstream.wrap(error, entry: "jars: \(coordinate)", via: via)
-                    }
+                do { return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) } catch {
+                    throw UnreachableUpstream.wrap(error, entry: "jars: \(coordinate)", via: via)
                 }
-                if let jar = try await attempt(fetch,
-                                               unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
+            } }
+            for (coordinate, outcome) in zip(jarSpec.artifacts, outcomes) {
+                if let jar = try judge(outcome, unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
                     bundle.jars.append(jar)
                 }
             }
