@@ -85,9 +85,10 @@ struct RegistryOptions: ParsableArguments {
         if username != nil, registries.count > 1 {
             throw ValidationError("--username: the spec's images come from \(registries.sorted().joined(separator: ", ")); one password cannot go to all of them: put each registry's credentials in an auth file (--authfile)")
         }
-        var hosts = RegistryHosts(mirrors: mirrors, insecure: Set(insecureRegistries + (plainHTTP ? registries : [])))
-        hosts.mirrors = mirrors
-        return RegistryPool(hosts: hosts, stack: stack(debug: debug, log: log), credentials: try credentials(for: Array(registries)))
+        let hosts = RegistryHosts(mirrors: mirrors, insecure: Set(insecureRegistries + (plainHTTP ? registries : [])))
+        // Credentials are looked up by what is contacted: a mirror's host, when there is one.
+        let contacted = registries.map { hosts.endpoint(for: $0).credentialKey }
+        return RegistryPool(hosts: hosts, stack: stack(debug: debug, log: log), credentials: try credentials(for: contacted))
     }
 
     /// These options as flags for another airgap command (push prints the audit to run next).
