@@ -3,7 +3,9 @@
 request, behaves like the registries airgap meets in the field: Bearer token auth with a token
 service, redirects of blob downloads to another host ("blob storage"), 5xx/429 answers, and
 connections dropped in the middle of a blob. Every request is logged as a JSON line so tests
-can assert on what airgap actually sent.
+can assert on what airgap actually sent, with how many requests were in flight when it arrived
+(counted from the request line until the answer starts: a client cannot send its next request
+on that thread before, so the count never exceeds the client's concurrency).
 """
 import argparse
 import base64
@@ -22,6 +24,7 @@ lock = threading.Lock()
 tokens = set()
 failures_left = 0
 drops_left = 0
+inflight = 0
 
 
 def log(entry):
@@ -36,6 +39,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *_):
         pass
 
+    def send_response(self, *arguments, **keywords):
+        self.release()
+        super().send_response(*arguments, **keywords)
+
+    def release(self):
+        global inflight
+        with lock:
+            if getattr(self, "counted", False):
+                inflight -= 1
+                self.counted = False
+
     def reply(self, status, body=b"", headers=None):
         self.send_response(status)
         for name, value in (headers or {}).items():
@@ -48,7 +62,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def record(self, status, role):
         log({"role": role, "method": self.command, "path": self.path, "status": status,
              "authorization": self.headers.get("Authorization", "").split(" ")[0],
-             "range": self.headers.get("Range"), "length": int(self.headers.get("Content-Length") or 0)})
+             "range": self.headers.get("Range"), "length": int(self.headers.get("Content-Length") or 0),
+             "inflight": getattr(self, "inflight_at_start", None)})
 
     def do_GET(self):
         self.handle_any()
@@ -66,6 +81,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.handle_any()
 
     def handle_any(self):
+        global inflight
+        with lock:
+            inflight += 1
+            self.counted = True
+            self.inflight_at_start = inflight
+        try:
+            self.handle_request()
+        finally:
+            self.release()
+
+    def handle_request(self):
         global failures_left, drops_left
         port = self.server.server_address[1]
         if port == args.storage_port:

@@ -85,6 +85,8 @@ public enum PushError: Error, CustomStringConvertible {
     case chartDirectory(String, String)
     case chartOut(bundle: String, charts: [String])
     case unsafeJarName(reference: String, name: String)
+    /// A blob the registry did not take; nothing that names it was written.
+    case blob(digest: Digest, size: Int64, target: String, reason: String)
 
     public var description: String {
         switch self {
@@ -95,6 +97,9 @@ public enum PushError: Error, CustomStringConvertible {
                 + "use airgap extract for each chart and --chart-dir"
         case .unsafeJarName(let reference, let name):
             return "\(reference): the JAR's title \"\(name)\" is not a plain file name; the bundle is not one airgap packed"
+        case .blob(let digest, let size, let target, let reason):
+            return "blob \(digest) (\(ByteCount.format(size))) into \(target): \(reason); no manifest that names it was written, "
+                + "run push again to finish (what arrived is not sent again)"
         }
     }
 }

@@ -3,9 +3,11 @@ import Manifests
 import OCILayout
 
 /// `airgap push`: the bundle into the internal registry with digests unchanged, the JARs into the
-/// chart. Named steps, one file each: plan (`PushPlan`), upload (`BlobUploader`), manifests
-/// (`ManifestStep`), chart (`ChartDirectoryWriter`, `LibsImageStep`), then the OpenShift mirror
-/// sets. Reads the tarball in place, opened once (`BundleReader`).
+/// chart. Named steps, one file each: plan (`PushPlan`), upload (`BlobUploader`) and manifests
+/// (`ManifestStep`) run concurrently, children first (`PushSchedule`), chart
+/// (`ChartDirectoryWriter`, `LibsImageStep`), then the OpenShift mirror sets. Every request goes
+/// through one `WorkerPool` of `--jobs` threads. Reads the tarball in place, opened once
+/// (`BundleReader`).
 ///
 /// Nothing is written anywhere (no repository, blob, file) before the bundle and its locks agreed
 /// field by field and every byte hashed to its name; a push that finds everything already there
@@ -69,14 +71,14 @@ public struct Pusher: Sendable {
         try await bundle.verifyRemainingBlobs(progress: TransferProgress(label: "verify", enabled: progress.isEnabled))
         summary.verification = "full"
 
-        let uploader = BlobUploader(client: client, workers: workers, chunkSize: options.chunkSize,
+        let uploader = BlobUploader(client: client, chunkSize: options.chunkSize,
                                     sessions: options.uploadState.map(UploadSessionStore.init), progress: progress)
-        try await uploader.upload(missingBlobs, source: { try bundle.source(for: $0) }, summary: &summary)
-        uploader.forgetSessions(for: plan.blobs)
-        try await ManifestStep(client: client, workers: workers).put(missingManifests, summary: &summary)
+        let schedule = PushSchedule(uploader: uploader, workers: workers)
+        try await schedule.run(blobs: missingBlobs, manifests: missingManifests, source: { try bundle.source(for: $0) }, summary: &summary)
+        uploader.forgetSessions(for: plan.blobs.flatMap { task in task.repositories.map { (digest: task.descriptor.digest, repository: $0) } })
 
         if let chart {
-            let pushed = try await libs?.push(with: uploader, client: client, summary: &summary)
+            let pushed = try await libs?.push(with: schedule, summary: &summary)
             let entries = summary.entries
             let result = try chartOut.map { output in
                 try output.write { staged in
