@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 
 // Linux-only calls that Swift's Glibc module does not import.
 static inline int airgap_start_writeback(int fd, long long offset, long long count) {
@@ -19,6 +20,14 @@ static inline int airgap_start_writeback(int fd, long long offset, long long cou
 
 static inline int airgap_advise_sequential(int fd) {
     return posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+// The width of the terminal on fd (ioctl is variadic, so Swift cannot call it), or 0 when fd is
+// not a terminal or does not say.
+static inline int airgap_terminal_columns(int fd) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+    return size.ws_col;
 }
 
 // Swaps two paths in one step (renameat2 RENAME_EXCHANGE, Linux 3.15+): a directory is replaced

@@ -46,20 +46,25 @@ struct Audit: AsyncParsableCommand {
     func run() async throws {
         var request = AuditRequest(lockPath: lock, specPath: spec, bundlePath: bundle, chartDirectory: chartDirectory)
         let report: AuditReport
+        let progress = outputOptions.reporter(for: "audit")
+        defer { progress.stop() }
         do {
             if let registry {
-                request.registry = try registryOptions.client(for: registry, debug: outputOptions.debug, log: logToStderr)
+                request.registry = try registryOptions.client(for: registry, debug: outputOptions.debug, log: outputOptions.log)
                 request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
             }
+            progress.begin("checks", bytes: 0)
             do { report = try await Auditor().audit(request) } catch { throw UnreachableUpstream.wrap(error, entry: "--registry \(registry ?? "")", via: nil) }
         } catch {
-            FileHandle.standardError.write(Data("airgap: audit could not run: \(TerminalText.escape("\(error)"))\n".utf8))
-            throw ExitCode(2)
+            throw CommandFailure(message: "audit could not run: \(error)", kind: "audit", exitCode: 2)
         }
+        progress.complete()
         let threshold: Finding.Severity = failOn == .error ? .error : .warning
+        let failed = report.worst(atLeast: threshold)
+        // --quiet keeps a passing audit silent; findings that fail it are still shown.
+        let say: (String) -> Void = failed && !outputOptions.json ? { print(TerminalText.escape($0)) } : outputOptions.say
         if outputOptions.json {
-            let data = try JSONEncoder.canonical(pretty: true).encode(report)
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            try outputOptions.printJSON(report)
         } else if report.findings.isEmpty {
             say("audit: no findings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         } else {
@@ -70,6 +75,6 @@ struct Audit: AsyncParsableCommand {
             }
             say("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         }
-        if report.worst(atLeast: threshold) { throw ExitCode(1) }
+        if failed { throw ExitCode(1) }
     }
 }

@@ -83,7 +83,7 @@ struct Push: AsyncParsableCommand {
     var naming: RepositoryNaming { RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten, pullRegistry: pullRegistry) }
 
     func run() async throws {
-        let client = try registryOptions.client(for: registry, debug: outputOptions.debug, log: logToStderr)
+        let client = try registryOptions.client(for: registry, debug: outputOptions.debug, log: outputOptions.log)
         var external: (lock: Lockfile, path: String)?
         if let lock {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
@@ -99,27 +99,29 @@ struct Push: AsyncParsableCommand {
         options.key = try key.map(VerificationKey.init(path:))
         options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
+        let progress = outputOptions.reporter(for: "push")
+        defer { progress.stop() }
         let summary: PushSummary
         do {
-            summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
-                .push(bundle, lock: external, options: options)
+            summary = try await Pusher(client: client, progress: progress, log: outputOptions.log).push(bundle, lock: external, options: options)
         } catch {
             throw UnreachableUpstream.wrap(error, entry: "--registry \(registry)", via: nil)
         }
+        progress.complete()
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         if dryRun {
-            if summary.plan.isEmpty { say("nothing to do: \(registry) holds everything") }
-            summary.plan.forEach(say)
+            if summary.plan.isEmpty { outputOptions.say("nothing to do: \(registry) holds everything") }
+            summary.plan.lines.forEach(outputOptions.say)
             return
         }
-        for entry in summary.entries { say("\(entry.kind.label) \(entry.target)") }
+        for entry in summary.entries { outputOptions.say("\(entry.kind.label) \(entry.target ?? entry.reference)") }
         for stray in summary.strayJars where !summary.jarsPruned.contains(stray) {
-            say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
+            outputOptions.say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
         }
-        say("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
+        outputOptions.say("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
               + (summary.jarsWritten.isEmpty ? "" : "; \(summary.jarsWritten.count) JARs into \(summary.chartDirectory ?? "")/files/libs")
               + (summary.jarsPruned.isEmpty ? "" : ", \(summary.jarsPruned.count) stray removed"))
-        if !outputOptions.quiet { nextSteps(summary).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).forEach(say) }
+        if !outputOptions.quiet { nextSteps(summary).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).forEach(outputOptions.say) }
     }
 
     /// The commands that come next, ready to paste: apply the mirror sets, install the chart

@@ -16,10 +16,10 @@ struct LibsImageStep {
 
     /// Nil when there is nothing to build (no JARs, or no image to base it on). Built before
     /// any write, so a bundle it cannot be built from stops the push with nothing sent.
-    static func prepare(_ chart: ChartDirectoryWriter, bundle: BundleReader, entries: [PushSummary.PushedEntry],
+    static func prepare(_ chart: ChartDirectoryWriter, bundle: BundleReader, entries: [EntryReport],
                         naming: RepositoryNaming) throws -> LibsImageStep? {
-        guard !chart.jars.isEmpty, let base = chart.chartImage(entries), let item = bundle.item(named: base.source) else { return nil }
-        let flink = try Reference(parsing: base.source)
+        guard !chart.jars.isEmpty, let base = chart.chartImage(entries), let item = bundle.item(named: base.reference) else { return nil }
+        let flink = try Reference(parsing: base.reference)
         let jars = try chart.jars.map { ($0.fileName, try bundle.source(for: $0.descriptor)) }
         let image = try LibsImage(base: item.descriptor, documents: bundle.documents, jars: jars, temporaryDirectory: NSTemporaryDirectory())
         return LibsImageStep(image: image, flink: flink, repository: naming.libsRepository,
@@ -48,13 +48,17 @@ struct LibsImageStep {
         }
         let missing = try await MissingManifest.check(tasks, in: client, workers: schedule.workers, summary: &summary)
         let bundle = self.bundle
-        try await schedule.run(blobs: blobs, manifests: missing, source: { descriptor in
+        try await schedule.run(blobs: blobs, manifests: missing, phase: "libs image", source: { descriptor in
             try image.source(for: descriptor.digest) ?? bundle.source(for: descriptor)
         }, summary: &summary)
         schedule.uploader.forgetSessions(for: candidates.map { (digest: $0.descriptor.digest, repository: repository) })
-        summary.entries.append(PushSummary.PushedEntry(kind: .image, source: "libs image (\(flink.description) + connector JARs)",
-                                                       target: "\(naming.registry)/\(repository):\(tag)@\(image.top.digest)",
-                                                       digest: image.top.digest.description))
+        let sizes = Dictionary((image.baseBlobs + image.blobs.values.map(\.descriptor) + image.manifests.map(\.descriptor)).map { ($0.digest, $0.size) },
+                               uniquingKeysWith: { first, _ in first })
+        var entry = EntryReport(kind: .image, reference: "libs image (\(flink.description) + connector JARs)", mediaType: image.top.mediaType,
+                                digest: image.top.digest.description, platforms: bundle.item(named: flink.description)?.platforms ?? [],
+                                bytes: sizes.values.reduce(0, +), blobs: sizes.count)
+        entry.target = "\(naming.registry)/\(repository):\(tag)@\(image.top.digest)"
+        summary.entries.append(entry)
         return PushedImage(path: naming.path(for: LibsImage.repositoryName), tag: tag, digest: image.top.digest)
     }
 }

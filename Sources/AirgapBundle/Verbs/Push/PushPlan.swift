@@ -25,19 +25,18 @@ struct ManifestTask: Sendable {
 struct PushPlan {
     var blobs: [BlobTask]
     var manifests: [ManifestTask]
-    var entries: [PushSummary.PushedEntry]
+    var entries: [EntryReport]
 
     init(_ bundle: BundleReader, naming: RepositoryNaming) throws {
         var blobRepositories: [Digest: (Descriptor, [String])] = [:]
         var manifests: [ManifestTask] = []
-        var entries: [PushSummary.PushedEntry] = []
+        var entries: [EntryReport] = []
         for item in bundle.items {
             let reference = try Reference(parsing: item.reference)
             let repository = naming.repository(for: reference.repository)
-            entries.append(PushSummary.PushedEntry(
-                kind: item.kind, source: item.reference,
-                target: "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)",
-                digest: item.descriptor.digest.description))
+            var entry = EntryReport(item)
+            entry.target = "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)"
+            entries.append(entry)
             var seen = Set<Digest>()
             // The bundle reader already refused nesting past the limit; the plan walks the same
             // graph and holds to the same limit.
@@ -69,9 +68,14 @@ struct PushPlan {
     /// What the registry lacks: blobs (with a repository that already holds the blob to mount
     /// from) and manifests by digest and by tag. HEAD only, nothing is written; every check at
     /// once under the pool's bound, the results in plan order.
-    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary,
+                 progress: TransferProgress = .silent) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
         let pairs = blobs.flatMap { task in task.repositories.map { (digest: task.descriptor.digest, repository: $0) } }
-        let present = try await workers.map(pairs) { pair, _ in try client.blobExists(repository: pair.repository, digest: pair.digest) }
+        progress.begin("check", bytes: 0, blobs: pairs.count + manifests.count, unit: "blobs and manifests", subject: client.endpoint.name)
+        let present = try await workers.map(pairs) { pair, _ in
+            defer { progress.blobDone() }
+            return try client.blobExists(repository: pair.repository, digest: pair.digest)
+        }
         var held: [Digest: [String]] = [:]
         for (pair, isPresent) in zip(pairs, present) where isPresent { held[pair.digest, default: []].append(pair.repository) }
         var missingBlobs: [BlobTask] = []
@@ -82,22 +86,25 @@ struct PushPlan {
             guard !lacking.isEmpty else { continue }
             missingBlobs.append(BlobTask(descriptor: task.descriptor, repositories: lacking, mountFrom: holders.first))
         }
-        let missingManifests = try await MissingManifest.check(manifests, in: client, workers: workers, summary: &summary)
+        let missingManifests = try await MissingManifest.check(manifests, in: client, workers: workers, summary: &summary, progress: progress)
         return (missingBlobs, missingManifests)
     }
 
-    /// The lines of a dry run.
-    static func describe(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> [String] {
-        blobs.map { "blob \($0.descriptor.digest) (\(ByteCount.format($0.descriptor.size))) -> \($0.repositories.joined(separator: ", "))"
-            + ($0.mountFrom.map { " (mounted from \($0))" } ?? "") }
-            + manifests.flatMap { missing -> [String] in
-                var lines: [String] = []
-                if missing.byDigest { lines.append("manifest \(registry)/\(missing.task.repository)@\(missing.task.descriptor.digest)") }
-                if missing.byTag, let tag = missing.task.tag {
-                    lines.append("tag \(registry)/\(missing.task.repository):\(tag) -> \(missing.task.descriptor.digest.short)")
-                }
-                return lines
+    /// What a dry run reports: the blobs, manifests and tags the registry lacks.
+    static func report(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> PushPlanReport {
+        var report = PushPlanReport(registry: registry)
+        report.blobs = blobs.map { .init(digest: $0.descriptor.digest.description, mediaType: $0.descriptor.mediaType, bytes: $0.descriptor.size,
+                                         repositories: $0.repositories, mountFrom: $0.mountFrom) }
+        for missing in manifests {
+            let descriptor = missing.task.descriptor
+            if missing.byDigest {
+                report.manifests.append(.init(repository: missing.task.repository, digest: descriptor.digest.description, mediaType: descriptor.mediaType, bytes: descriptor.size))
             }
+            if missing.byTag, let tag = missing.task.tag {
+                report.tags.append(.init(repository: missing.task.repository, tag: tag, digest: descriptor.digest.description))
+            }
+        }
+        return report
     }
 }
 
@@ -110,8 +117,9 @@ struct MissingManifest: Sendable {
     /// Which of `tasks` the registry lacks, by digest or tag; all checked at once. A tag that
     /// already names the digest answers both questions in one HEAD.
     static func check(_ tasks: [ManifestTask], in client: RegistryClient, workers: WorkerPool,
-                      summary: inout PushSummary) async throws -> [MissingManifest] {
+                      summary: inout PushSummary, progress: TransferProgress = .silent) async throws -> [MissingManifest] {
         let checked = try await workers.map(tasks) { task, _ -> MissingManifest in
+            defer { progress.blobDone() }
             let mediaType = task.descriptor.mediaType
             if let tag = task.tag, try client.manifestDigest(repository: task.repository, reference: tag, mediaType: mediaType) == task.descriptor.digest {
                 return MissingManifest(task: task, byDigest: false, byTag: false)

@@ -12,15 +12,16 @@ struct PushSchedule {
     var uploader: BlobUploader
     var workers: WorkerPool
 
-    /// `source` says where each blob's bytes are.
-    func run(blobs: [BlobTask], manifests: [MissingManifest], source: @escaping @Sendable (Descriptor) throws -> BlobSource,
+    /// `source` says where each blob's bytes are; `phase` names the work in the progress line.
+    func run(blobs: [BlobTask], manifests: [MissingManifest], phase: String = "upload", source: @escaping @Sendable (Descriptor) throws -> BlobSource,
              summary: inout PushSummary) async throws {
         guard !blobs.isEmpty || !manifests.isEmpty else { return }
         let uploader = self.uploader, workers = self.workers
         let step = ManifestStep(client: uploader.client)
         let counter = PushCounter()
         let cancellation = CancellationFlag()
-        uploader.progress.setTotal(blobs.reduce(0) { $0 + $1.descriptor.size })
+        let progress = uploader.progress
+        progress.begin(phase, bytes: blobs.reduce(0) { $0 + $1.descriptor.size }, blobs: blobs.count + manifests.count, unit: "blobs and manifests")
 
         /// Runs `work` on the pool unless a sibling failed; a failure tells the siblings.
         @Sendable func pooled(_ work: @escaping () throws -> Void) async throws {
@@ -40,7 +41,9 @@ struct PushSchedule {
         for blob in blobs {
             let task = Task {
                 try await pooled {
+                    progress.subject(blob.repositories.first ?? "")
                     try uploader.put(blob, from: try source(blob.descriptor), cancellation: cancellation, counter: counter)
+                    progress.blobDone()
                 }
             }
             for repository in blob.repositories { blobDone["\(repository)@\(blob.descriptor.digest)"] = task }
@@ -56,7 +59,11 @@ struct PushSchedule {
             }
             let task = Task {
                 for prerequisite in prerequisites { try await prerequisite.value }
-                try await pooled { counter.manifestsPut(try step.put(missing)) }
+                try await pooled {
+                    progress.subject(repository + (missing.task.tag.map { ":\($0)" } ?? "@\(missing.task.descriptor.digest.description.prefix(19))"))
+                    counter.manifestsPut(try step.put(missing))
+                    progress.blobDone()
+                }
             }
             manifestDone["\(repository)@\(missing.task.descriptor.digest)", default: []].append(task)
             tasks.append(task)
@@ -69,7 +76,6 @@ struct PushSchedule {
                 if firstError == nil || firstError is CancellationError { firstError = error }
             }
         }
-        uploader.progress.finish()
         counter.add(to: &summary)
         if let firstError { throw firstError }
     }

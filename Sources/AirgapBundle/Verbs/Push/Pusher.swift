@@ -26,10 +26,10 @@ public struct Pusher: Sendable {
     public func push(_ bundlePath: String, lock external: (lock: Lockfile, path: String)?, options: PushOptions) async throws -> PushSummary {
         // The graph, every document and every lock field, checked before anything else. Large
         // blobs are hashed below, before the first write.
-        let (bundle, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false))
+        let (bundle, _) = try await BundleVerifier(progress: progress)
             .open(bundlePath, lock: external, thorough: false, key: options.key)
         let naming = options.naming
-        var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
+        var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [], plan: PushPlanReport(registry: naming.registry))
 
         // Names first, from the bundle alone: no request leaves before they are known to fit.
         try naming.checkSyntax()
@@ -49,13 +49,13 @@ public struct Pusher: Sendable {
         var plan = try PushPlan(bundle, naming: naming)
         try await ReferrersStep(client: client, workers: workers).adjust(&plan)
         summary.entries = plan.entries
-        let (missingBlobs, missingManifests) = try await plan.missing(in: client, workers: workers, summary: &summary)
+        let (missingBlobs, missingManifests) = try await plan.missing(in: client, workers: workers, summary: &summary, progress: progress)
         // Built before the first write (a bundle it cannot be built from stops the push with
         // nothing sent), but not for a dry run, which writes nothing, not even a temporary file.
         let libs = options.dryRun ? nil : try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
-        summary.plan = PushPlan.describe(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
-        if let chartOut { summary.plan.append(chartOut.plan) }
-        if let chart { summary.plan += chart.plan(prune: options.prune) }
+        summary.plan = PushPlan.report(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
+        if let chartOut { summary.plan.files.append(chartOut.plan) }
+        if let chart { summary.plan.files += chart.plan(prune: options.prune) }
         summary.chartDirectory = chart?.directory
         let mirrorSetName = OpenShiftMirrors.setName(bundlePath: bundlePath, index: bundle.snapshot.indexFile)
 
@@ -68,7 +68,7 @@ public struct Pusher: Sendable {
         // Something will be written: every byte of the bundle must verify first, in place, on all
         // cores. (The registry checks each digest again as the blob arrives, so the tarball's
         // checksum file adds nothing here.)
-        try await bundle.verifyRemainingBlobs(progress: TransferProgress(label: "verify", enabled: progress.isEnabled))
+        try await bundle.verifyRemainingBlobs(progress: progress)
         summary.verification = "full"
 
         let uploader = BlobUploader(client: client, chunkSize: options.chunkSize,
@@ -78,6 +78,7 @@ public struct Pusher: Sendable {
         uploader.forgetSessions(for: plan.blobs.flatMap { task in task.repositories.map { (digest: task.descriptor.digest, repository: $0) } })
 
         if let chart {
+            progress.begin("chart", bytes: 0, subject: chart.directory)
             let pushed = try await libs?.push(with: schedule, summary: &summary)
             let entries = summary.entries
             let result = try chartOut.map { output in
