@@ -44,6 +44,9 @@ struct Pack: AsyncParsableCommand {
         valueName: "size"))
     var maxPartSize: String?
 
+    @Flag(name: .customLong("no-cache"), help: "Take image blobs from their registries and keep no copy in the cache (JARs and charts still pass through it). The bundle is the same byte for byte.")
+    var noCache = false
+
     @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign the bundle's lock with this PEM private key (mode 600) into airgap/bundle.lock.sig, in cosign sign-blob format.", valueName: "KEY.pem"))
     var signKey: String?
 
@@ -61,6 +64,7 @@ struct Pack: AsyncParsableCommand {
         let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
         var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
+        packer.useCache = !noCache
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
         if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
