@@ -27,8 +27,8 @@ host=127.0.0.1:$REGISTRY_PORT
 layers=${BENCH_LAYERS:-10}
 total_mib=${BENCH_MIB:-1100}
 # pack's own default, so the limit is measured with the parallelism pack uses out of the box.
-jobs=${BENCH_JOBS:-$("$airgap" pack --help | grep -A3 -- '--jobs <jobs>' | grep -o 'default: [0-9]*' | grep -o '[0-9]*' | head -n1)}
-jobs=${jobs:-4}
+jobs=${BENCH_JOBS:-$("$airgap" pack --help | tr -s ' \n' ' ' | sed -n 's/.*--jobs <N>[^(]*([^(]*(default: \([0-9]*\)).*/\1/p')}
+jobs=${jobs:-8}
 
 measure() { # label, command...: runs it, records "seconds kib" in $work/$label
   local label=$1; shift
@@ -61,17 +61,22 @@ else
 fi
 
 for size in $sizes; do
-  case $size in small) mib=$((total_mib / 4)) ;; large) mib=$total_mib ;; xl) mib=$xl_mib ;; esac
-  layer_bytes=$((mib * 1024 * 1024 / layers))
-  echo "building a $mib MiB image of $layers layers…" >&2
-  python3 scripts/make-image.py --out "$work/layout-$size" --ref img --layers "$layers" --layer-size "$layer_bytes" \
+  # xl has four times the layers of large (make-image.py builds a layer in memory).
+  count=$layers
+  case $size in small) mib=$((total_mib / 4)) ;; large) mib=$total_mib ;; xl) mib=$xl_mib; count=$((layers * 4)) ;; esac
+  layer_bytes=$((mib * 1024 * 1024 / count))
+  echo "building a $mib MiB image of $count layers…" >&2
+  python3 scripts/make-image.py --out "$work/layout-$size" --ref img --layers "$count" --layer-size "$layer_bytes" \
     --gzip-level 0 --seed "bench-$size" >/dev/null
   skopeo copy --quiet --preserve-digests --dest-tls-verify=false "oci:$work/layout-$size:img" "docker://$host/bench/$size:1"
   rm -rf "$work/layout-$size"
   printf 'images:\n  - ref: %s/bench/%s:1\n' "$host" "$size" > "$work/$size.yaml"
 
+  # Each timed write starts with no dirty pages of an earlier step still going to disk.
+  sync
   measure "raw-fetch-$size" bash -c "raw_fetch bench/$size '$work/raw-$size'"
   rm -rf "$work/raw-$size"
+  sync
   measure "airgap-pack-$size" "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" --output "$work/$size.tar" \
     --cache "$work/cache-$size" --insecure-registry "$host" --jobs "$jobs"
   if [ $size = xl ]; then
@@ -81,6 +86,7 @@ for size in $sizes; do
   measure "airgap-verify-$size" "$airgap" verify --quiet "$work/$size.tar"
   if [ $size = large ]; then
     rm -rf "$work/nocache"
+    sync
     measure airgap-pack-nocache "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" --output "$work/nocache.tar" \
       --cache "$work/nocache" --insecure-registry "$host" --jobs "$jobs" --no-cache
     cmp "$work/nocache.tar" "$work/large.tar" || { echo "--no-cache gave a different tarball" >&2; exit 1; }
@@ -114,6 +120,7 @@ measure airgap-lock-thin-signatures "$airgap" lock --spec "$work/thin.yaml" --lo
   --cache "$work/cache-thin" --insecure-registry "$thin_host" --jobs "$jobs"
 measure skopeo-inspect-thin bash -c "for i in \$(seq 1 50); do skopeo inspect --raw --tls-verify=false docker://$thin_host/thin/img\$i:1 >/dev/null || exit 1; done"
 kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null || true
+REGISTRY_PIDS=${REGISTRY_PIDS/ $proxy_pid/}
 
 measure skopeo-pack skopeo copy --quiet --src-tls-verify=false "docker://$host/bench/large:1" "oci-archive:$work/skopeo.tar:img"
 measure openssl-dgst openssl dgst -sha256 "$work/large.tar"

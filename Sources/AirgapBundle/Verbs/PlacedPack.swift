@@ -30,9 +30,9 @@ extension Packer {
     /// Writes each blob once, into its place: the tar's layout is known before any download
     /// (entries sorted, every size from the manifests), so `--jobs` downloads run at once, each
     /// into its own range of the output, hashed as its bytes arrive; a read-behind pass hashes
-    /// the tar front to back as the filled prefix grows. A downloaded blob is then put in the
-    /// cache by an in-kernel copy (no second pass through memory); a cached blob is read once,
-    /// re-hashed, into its place.
+    /// the tar front to back as the filled prefix grows. Once the tarball is synced, what was
+    /// downloaded is put in the cache by an in-kernel copy (no second pass through memory); a
+    /// cached blob is read once, re-hashed, into its place.
     func writePlaced(_ layout: TarLayout, resolved: ResolvedBundle, documents: [Digest: Data],
                      sources: [Digest: BlobOrigin.Registry], sbom: Data?, to output: String) async throws -> WrittenBundle {
         var fills: [(TarLayout.Placed, Digest, BlobOrigin)] = []
@@ -76,9 +76,10 @@ extension Packer {
         // thread of its own: inside the pool it could hold the one thread a fill needs.
         let hasher = WorkerPool(width: 1)
         let hashing = Task { try await hasher.run { try file.hashFrontToBack() } }
+        let fetched: [Bool]
         do {
             let packer = self
-            try await workers.forEach(fills) { item, cancellation in
+            fetched = try await workers.map(fills) { item, cancellation in
                 try packer.fill(item.0, digest: item.1, from: item.2, into: file, cancellation: cancellation)
             }
         } catch {
@@ -96,6 +97,14 @@ extension Packer {
             })
         }
         try await workers.run { try file.sync() }
+        // The cache gets what came from registries only now, after the tarball is durable: its
+        // copies (in-kernel, from the page cache) never compete with the tarball's writeback.
+        if useCache {
+            let cache = self.cache
+            try await workers.forEach(zip(fills, fetched).filter(\.1).map(\.0)) { item, _ in
+                try cache.adopt(item.1) { cached in try file.copy(offset: item.0.dataOffset, count: item.0.entry.size, into: cached) }
+            }
+        }
         // The SBOM beside the bundle first: when the tarball appears, so has its description.
         if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
         if maxPartSize != nil {
@@ -108,9 +117,10 @@ extension Packer {
         return WrittenBundle(checksum: checksum, bytes: layout.totalSize, parts: nil, downloaded: downloaded, bytesDownloaded: bytesDownloaded)
     }
 
-    /// Puts one blob's bytes into its place, checked against its digest on the way.
+    /// Puts one blob's bytes into its place, checked against its digest on the way. True when
+    /// they came from a registry (so the cache lacks them).
     func fill(_ placed: TarLayout.Placed, digest: Digest, from origin: BlobOrigin, into file: PlacedTarFile,
-              cancellation: CancellationFlag) throws {
+              cancellation: CancellationFlag) throws -> Bool {
         let progress = self.progress
         switch origin {
         case .document(let data):
@@ -118,6 +128,7 @@ extension Packer {
             try data.withUnsafeBytes { try target.write($0) }
             try target.finish()
             progress.advance(Int64(data.count))
+            return false
         case .cache(let refetch):
             let target = PlacedBlob(file: file, placed: placed, digest: digest)
             let path = cache.path(for: digest)
@@ -128,6 +139,7 @@ extension Packer {
             }
             do {
                 try target.finish()
+                return false
             } catch LayoutError.digestMismatch(_, _, let actualText) {
                 let actual = (try? Digest(parsing: actualText)) ?? digest
                 guard let refetch else { throw CachedBlobDamaged(digest: digest, path: path, actual: actual) }
@@ -136,9 +148,11 @@ extension Packer {
                 let aside = try cache.moveAside(digest)
                 resolver.log("cache: \(LayoutPath.blobName(digest)) hashed to \(actual.short), not to its name; moved aside to \(aside) and fetched again")
                 try download(refetch, into: file, placed: placed, cancellation: cancellation)
+                return true
             }
         case .registry(let source):
             try download(source, into: file, placed: placed, cancellation: cancellation)
+            return true
         }
     }
 
@@ -149,10 +163,6 @@ extension Packer {
         try resolver.pool.client(for: source.registry).fetchBlob(repository: source.repository, descriptor: source.descriptor, into: target) { bytes in
             try cancellation.check()
             progress.advance(bytes)
-        }
-        guard useCache else { return }
-        try cache.adopt(source.descriptor.digest) { cached in
-            try file.copy(offset: placed.dataOffset, count: placed.entry.size, into: cached)
         }
     }
 }
