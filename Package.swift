@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "OCILayout", dependencies: ["Manifests", "CArchive", "CSystem"]),
         .target(
             name: "AirgapBundle",
-            dependencies: ["Manifests", "OCILayout", "CCurl", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Manifests", "OCILayout", "CCurl", "CSystem", .product(name: "Yams", package: "Yams")]
         ),
         // The portable binary's own process image: the section scripts/release.sh stamps with the
         // version and commit, argv kept without /proc, definitions that hold glibc at 2.34.

@@ -5,6 +5,8 @@
 #   peak RSS of airgap pack/verify at two bundle sizes  (target: ≤ 64 MiB and flat)
 #   push   vs `skopeo copy oci-archive:… docker://…` into fresh registries of the same kind
 #          (target: ≤ 0.6× skopeo's time, RSS ≤ 64 MiB, no extra disk); a second push sends nothing
+#   many   200 small images pushed vs skopeo's copy loop (target ≤ 0.3×); 400 pushed again with
+#          nothing to send (target ≤ 1.5 s) — bench/many-images.sh, also runnable alone
 #   split  the same bundle packed with --max-part-size 100M: the parts concatenate to the unsplit
 #          tarball (checked), and verify and push read them in place (target: time, RSS and
 #          temporary disk as for the unsplit bundle)
@@ -148,6 +150,9 @@ measure airgap-verify-split "$airgap" verify --quiet "$work/split/large.tar"
 peak_tmp airgap-push-split "$work/tmp-split" "$airgap" push --quiet "$work/split/large.tar" --registry "$split_host" --plain-http
 peak_tmp skopeo-push "$work/tmp-skopeo" skopeo copy --quiet --dest-tls-verify=false "oci-archive:$work/large.tar:$host/bench/large:1" "docker://$skopeo_host/bench/large:1"
 
+source bench/many-images.sh
+many_images
+
 bytes=$(stat -c %s "$work/large.tar")
 python3 - "$work" "$bytes" "$jobs" <<'PY'
 import os, sys
@@ -205,3 +210,4 @@ print(f"|{'-'*42}|{'-'*12}|{'-'*18}|{'-'*8}|{'-'*13}|")
 for row in rows:
     print(f"| {row[0]:40} | {row[1]:>10} | {row[2]:>16} | {row[3]:>6} | {row[4]:>11} |")
 PY
+many_images_rows

@@ -11,6 +11,8 @@ packages=(libarchive-dev libcurl4-openssl-dev libssl-dev pkg-config binutils lib
 $build_only || packages+=(
   docker-registry skopeo umoci oci-image-tool apache2-utils openssl
   zstd tar time ca-certificates debootstrap
+  # The JSON contract test validates every --json document against schemas/.
+  python3-jsonschema
   # The runtime tier: a Flink image from debootstrap, run by podman + runc on a CNI bridge; the
   # test's UDF and job JARs are compiled with the JDK.
   podman runc conmon catatonit containernetworking-plugins iptables openjdk-17-jdk-headless curl

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +36,14 @@ static inline long long airgap_copy_range(int from, long long from_offset, int t
 
 static inline int airgap_advise_sequential(int fd) {
     return posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+// The width of the terminal on fd (ioctl is variadic, so Swift cannot call it), or 0 when fd is
+// not a terminal or does not say.
+static inline int airgap_terminal_columns(int fd) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+    return size.ws_col;
 }
 
 // Swaps two paths in one step (renameat2 RENAME_EXCHANGE, Linux 3.15+): a directory is replaced

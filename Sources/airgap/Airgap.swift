@@ -16,8 +16,11 @@ struct Airgap: AsyncParsableCommand {
 
     static func main() async {
         Interrupts.install()
+        let arguments = ProcessArguments.current
+        // Read before parsing, so that a usage error is a JSON document too.
+        let json = arguments.prefix { $0 != "--" }.contains("--json")
         do {
-            var command = try parseAsRoot(ProcessArguments.current)
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -25,6 +28,8 @@ struct Airgap: AsyncParsableCommand {
             }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch let failure as CommandFailure {
+            fail(failure.message, kind: failure.kind, exitCode: failure.exitCode, json: json)
         } catch {
             switch exitCode(for: error) {
             case .success:
@@ -34,13 +39,32 @@ struct Airgap: AsyncParsableCommand {
                 // Usage errors exit 2, as getopt-style tools do.
                 FileHandle.standardError.write(Data((fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
                     .map { TerminalText.escape(String($0)) }.joined(separator: "\n") + "\n").utf8))
+                if json { printError(message(for: error), kind: "usage", exitCode: 2) }
                 Foundation.exit(2)
             default:
-                // One line, escaped: the message may quote a server or a file from a bundle.
-                let text = TerminalText.escape(String(describing: error))
-                FileHandle.standardError.write(Data("airgap: error: \(text)\n".utf8))
-                Foundation.exit(1)
+                fail(String(describing: error), kind: ErrorReport.kind(of: error), exitCode: 1, json: json)
             }
         }
     }
+
+    /// One line on stderr, escaped (the message may quote a server or a file from a bundle);
+    /// with `--json` the same message as the one document on stdout.
+    static func fail(_ message: String, kind: String, exitCode: Int32, json: Bool) -> Never {
+        FileHandle.standardError.write(Data("airgap: error: \(TerminalText.escape(message))\n".utf8))
+        if json { printError(message, kind: kind, exitCode: exitCode) }
+        Foundation.exit(exitCode)
+    }
+
+    static func printError(_ message: String, kind: String, exitCode: Int32) {
+        let report = ErrorReport(message: message.trimmingCharacters(in: .whitespacesAndNewlines), kind: kind, exitCode: exitCode)
+        if let data = try? JSONDocument(report).data() { FileHandle.standardOutput.write(data) }
+    }
+}
+
+/// A failure a command reports itself, with its own kind and exit status (audit: 2 when the
+/// audit could not run, as distinct from 1 for findings).
+struct CommandFailure: Error {
+    var message: String
+    var kind: String
+    var exitCode: Int32
 }

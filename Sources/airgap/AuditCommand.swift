@@ -52,8 +52,7 @@ struct Audit: AsyncParsableCommand {
         guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
     }
 
-    @Flag(help: "Print the report as JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     @OptionGroup var transfer: TransferOptions
 
@@ -66,19 +65,24 @@ struct Audit: AsyncParsableCommand {
                 let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .newlines)
                 credentials.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
             }
-            request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: TLSTrust(caFiles: caFiles), log: logToStderr),
+            request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: TLSTrust(caFiles: caFiles), log: outputOptions.log),
                                               credentials: credentials)
             request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
         }
         let report: AuditReport
+        let progress = outputOptions.reporter(for: "audit")
+        defer { progress.stop() }
+        progress.begin("checks", bytes: 0)
         do { report = try await Auditor().audit(request) } catch {
-            FileHandle.standardError.write(Data("airgap: audit could not run: \(TerminalText.escape("\(error)"))\n".utf8))
-            throw ExitCode(2)
+            throw CommandFailure(message: "audit could not run: \(error)", kind: "audit", exitCode: 2)
         }
+        progress.complete()
         let threshold: Finding.Severity = failOn == .error ? .error : .warning
-        if json {
-            let data = try JSONEncoder.canonical(pretty: true).encode(report)
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        let failed = report.worst(atLeast: threshold)
+        // --quiet keeps a passing audit silent; findings that fail it are still shown.
+        let say: (String) -> Void = failed && !outputOptions.json ? { print(TerminalText.escape($0)) } : outputOptions.say
+        if outputOptions.json {
+            try outputOptions.printJSON(report)
         } else if report.findings.isEmpty {
             say("audit: no findings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         } else {
@@ -89,6 +93,6 @@ struct Audit: AsyncParsableCommand {
             }
             say("audit: \(report.counts["error"] ?? 0) errors, \(report.counts["warning"] ?? 0) warnings (\(report.checked.joined(separator: ", ")) checked; lock: \(report.lock))")
         }
-        if report.worst(atLeast: threshold) { throw ExitCode(1) }
+        if failed { throw ExitCode(1) }
     }
 }

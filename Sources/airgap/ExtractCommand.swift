@@ -28,11 +28,11 @@ struct Extract: AsyncParsableCommand {
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         switch summary.kind {
         case .chart:
-            say("chart \(summary.reference) -> \(summary.output)/ (\(summary.files) files, archive \(summary.digest))")
+            outputOptions.say("chart \(summary.reference) -> \(summary.output)/ (\(summary.files) files, archive \(summary.digest))")
         case .jar:
-            say("jar \(summary.reference) -> \(summary.output) (sha256 \(summary.digest.dropFirst("sha256:".count)))")
+            outputOptions.say("jar \(summary.reference) -> \(summary.output) (sha256 \(summary.digest.dropFirst("sha256:".count)))")
         case .image, .signature:
-            say("\(summary.kind.rawValue) \(summary.reference) -> OCI layout \(summary.output) (\(summary.files) files written); read it as oci:\(summary.output):\(summary.layoutReference ?? summary.reference)")
+            outputOptions.say("\(summary.kind.rawValue) \(summary.reference) -> OCI layout \(summary.output) (\(summary.files) files written); read it as oci:\(summary.output):\(summary.layoutReference ?? summary.reference)")
         }
     }
 }

@@ -14,7 +14,9 @@ enum Interrupts {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: DispatchQueue(label: "airgap.signal"))
             source.setEventHandler {
                 WorkInProgress.shared.removeAll()
-                FileHandle.standardError.write(Data("airgap: interrupted; removed what this run was writing\n".utf8))
+                // A progress line being redrawn on a terminal is cleared first.
+                let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
+                FileHandle.standardError.write(Data("\(clear)airgap: interrupted; removed what this run was writing\n".utf8))
                 Foundation.exit(128 + signalNumber)
             }
             source.resume()

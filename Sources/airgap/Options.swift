@@ -135,42 +135,68 @@ struct JobsOptions: ParsableArguments {
     }
 }
 
+/// What a command prints and how: the same four flags on every command.
 struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print a JSON summary on stdout instead of text.")
+    enum ProgressChoice: String, ExpressibleByArgument, CaseIterable { case auto, tty, plain, none }
+
+    @Flag(help: "Print exactly one JSON document on stdout (a failure too, as {\"error\": …}); shapes in schemas/ and the README.")
     var json = false
 
-    @Flag(name: .shortAndLong, help: "No progress bar, even on a terminal.")
+    @Flag(name: .shortAndLong, help: "Print nothing on success: no progress, summary or warnings. A failure still prints its one line on stderr.")
     var quiet = false
 
     /// `-v` as well, as skopeo and oras spell it: the word users try first when a registry misbehaves.
     @Flag(name: [.customLong("debug"), .customShort("v")], help: "Print each HTTP request on stderr: method, URL (no user info, no query), status, bytes, time and retry decisions; never credentials or tokens.")
     var debug = false
 
-    var showProgress: Bool { !quiet && !json && TransferProgress.stderrIsTerminal }
+    @Option(help: ArgumentHelp("Progress on stderr: auto (tty on a terminal, plain lines otherwise, none with --json), tty (one line redrawn), plain (a line every 10 s or 10 %, then a summary), none.", valueName: "auto|tty|plain|none"))
+    var progress: ProgressChoice = .auto
+
+    var progressStyle: ProgressStyle {
+        if quiet { return .none }
+        switch progress {
+        case .auto: return json ? .none : TransferProgress.stderrIsTerminal ? .tty : .plain
+        case .tty: return .tty
+        case .plain: return .plain
+        case .none: return .none
+        }
+    }
+
+    /// The run's progress reporter, for the verb named `label`.
+    func reporter(for label: String) -> TransferProgress {
+        TransferProgress(label: label, style: progressStyle)
+    }
 
     /// JSON escapes every control character itself, so it is terminal-safe as it is.
     func printJSON<T: Encodable>(_ value: T) throws {
-        let data = try JSONEncoder.canonical(pretty: true).encode(value)
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        FileHandle.standardOutput.write(try JSONDocument(value).data())
+    }
+
+    /// A line of the result, on stdout: not with `--quiet`, nor with `--json` (whose document
+    /// is the result). Escaped: names and messages from a registry, a repository or a bundle
+    /// may hold escape sequences, CR/LF or NUL.
+    func say(_ line: String) {
+        guard !quiet, !json else { return }
+        print(TerminalText.escape(line))
+    }
+
+    /// Warnings and retry notices, on stderr; `--quiet` keeps them back (a failure still prints).
+    var log: @Sendable (String) -> Void {
+        if quiet { return { _ in } }
+        return logToStderr
     }
 }
 
 /// Flink compatibility findings, printed as warnings by `lock` and `pack`: `audit` is the gate.
-func warnAboutCompatibility(_ lock: Lockfile) {
+func warnAboutCompatibility(_ lock: Lockfile, log: (String) -> Void) {
     for finding in Auditor.compatibilityFindings(lock) {
-        logToStderr("warning: \(finding.id) \(finding.artifact): \(finding.message); fix: \(finding.fix)")
+        log("warning: \(finding.id) \(finding.artifact): \(finding.message); fix: \(finding.fix)")
     }
 }
 
 /// Warnings and retry notices go to stderr, one line each, escaped: they quote servers and files.
 let logToStderr: @Sendable (String) -> Void = { line in
     FileHandle.standardError.write(Data("airgap: \(TerminalText.escape(line))\n".utf8))
-}
-
-/// Every line printed for the operator goes through here: names and messages that came from a
-/// registry, a repository or a bundle may hold escape sequences, CR/LF or NUL.
-func say(_ line: String) {
-    print(TerminalText.escape(line))
 }
 
 extension BundleEntry.Kind {

@@ -16,14 +16,19 @@ struct Lock: AsyncParsableCommand {
     var allowUnresolved = false
 
     func run() async throws {
-        var (spec, resolver) = try options.resolver(log: logToStderr)
+        var (spec, resolver) = try options.resolver(log: outputOptions.log)
         resolver.allowUnresolved = allowUnresolved
+        // Resolving reports no bytes, but a long one still says, every 10 s off a terminal, that it runs.
+        let progress = outputOptions.reporter(for: "lock")
+        defer { progress.stop() }
+        progress.begin("resolve", bytes: 0, subject: options.spec)
         let resolved = try await resolver.resolve(spec)
+        progress.complete()
         let lock = resolved.lockfile(specDigest: spec.canonicalDigest)
         try LockfileStore.write(lock, to: options.lockPath)
-        warnAboutCompatibility(lock)
+        warnAboutCompatibility(lock, log: outputOptions.log)
         if outputOptions.json { return try outputOptions.printJSON(lock) }
-        say("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
+        outputOptions.say("wrote \(options.lockPath): \(lock.images.count) images, \(lock.jars.count) JARs, \(lock.charts.count) charts"
               + (lock.unresolved.isEmpty ? "" : "; \(lock.unresolved.count) unresolved"))
     }
 }
@@ -60,23 +65,25 @@ struct Pack: AsyncParsableCommand {
     func run() async throws {
         // The key is checked before anything is downloaded.
         let key = try signKey.map(SigningKey.init(path:))
-        let (spec, resolver) = try options.resolver(log: logToStderr)
-        let progress = TransferProgress(label: "pull ", enabled: outputOptions.showProgress)
+        let (spec, resolver) = try options.resolver(log: outputOptions.log)
+        let progress = outputOptions.reporter(for: "pack")
+        defer { progress.stop() }
         var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
         packer.useCache = !noCache
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
-        if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock) }
+        progress.complete()
+        if let (lock, _) = try? LockfileStore.load(options.lockPath) { warnAboutCompatibility(lock, log: outputOptions.log) }
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         for entry in summary.entries {
-            say("\(entry.kind.label) \(entry.reference)  \(entry.digest)  \((entry.platforms ?? []).joined(separator: ","))")
+            outputOptions.say("\(entry.kind.label) \(entry.reference)  \(entry.digest)  \(entry.kind == .image ? entry.platforms.joined(separator: ",") : "")")
         }
-        if let key { say("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
-        say("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
-        if summary.lockCreated { say("wrote \(summary.lock)") }
-        if let parts = summary.parts { say("wrote \(parts.count) parts: \(parts.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " "))") }
-        say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
+        if let key { outputOptions.say("signed \(LayoutPath.lockSignatureName) with \(key.label)") }
+        outputOptions.say("wrote \(CycloneDX.path(for: summary.output)) (CycloneDX 1.5, also inside as \(LayoutPath.sbomName))")
+        if summary.lockCreated { outputOptions.say("wrote \(summary.lock)") }
+        if let parts = summary.parts { outputOptions.say("wrote \(parts.count) parts: \(parts.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " "))") }
+        outputOptions.say("wrote \(summary.output) (\(ByteCount.format(summary.bytes)), sha256:\(summary.sha256.dropFirst(7).prefix(12))…): \(summary.entries.count) entries, \(summary.blobs) blobs, \(summary.blobsDownloaded) downloaded (\(ByteCount.format(summary.bytesDownloaded))), \(summary.blobsFromCache) from cache")
     }
 }
 

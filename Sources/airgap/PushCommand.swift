@@ -109,7 +109,7 @@ struct Push: AsyncParsableCommand {
         let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories,
                              skipVerification: insecure)
         let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
-        let client = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: trust, log: logToStderr),
+        let client = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: trust, log: outputOptions.log),
                                     credentials: credentials)
         var external: (lock: Lockfile, path: String)?
         if let lock {
@@ -126,22 +126,25 @@ struct Push: AsyncParsableCommand {
         options.key = try key.map(VerificationKey.init(path:))
         options.uploadState = "\(cache ?? ResolveOptions.defaultCache())/uploads"
         let started = Date()
-        let summary = try await Pusher(client: client, progress: TransferProgress(label: "push ", enabled: outputOptions.showProgress), log: logToStderr)
+        let progress = outputOptions.reporter(for: "push")
+        defer { progress.stop() }
+        let summary = try await Pusher(client: client, progress: progress, log: outputOptions.log)
             .push(bundle, lock: external, options: options)
+        progress.complete()
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         if dryRun {
-            if summary.plan.isEmpty { say("nothing to do: \(registry) holds everything") }
-            summary.plan.forEach(say)
+            if summary.plan.isEmpty { outputOptions.say("nothing to do: \(registry) holds everything") }
+            summary.plan.lines.forEach(outputOptions.say)
             return
         }
-        for entry in summary.entries { say("\(entry.kind.label) \(entry.target)") }
+        for entry in summary.entries { outputOptions.say("\(entry.kind.label) \(entry.target ?? entry.reference)") }
         for stray in summary.strayJars where !summary.jarsPruned.contains(stray) {
-            say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
+            outputOptions.say("stray: \(chartDirectory ?? "")/files/libs/\(stray) is not in the lock (--prune removes it)")
         }
-        say("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
+        outputOptions.say("pushed to \(registry) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s: blobs \(summary.blobsSent) sent (\(ByteCount.format(summary.bytesSent))), \(summary.blobsMounted) mounted, \(summary.blobsSkipped) already there; manifests \(summary.manifestsPut) put, \(summary.manifestsSkipped) already there; verification: \(summary.verification)"
               + (summary.jarsWritten.isEmpty ? "" : "; \(summary.jarsWritten.count) JARs into \(summary.chartDirectory ?? "")/files/libs")
               + (summary.jarsPruned.isEmpty ? "" : ", \(summary.jarsPruned.count) stray removed"))
-        if !outputOptions.quiet { nextSteps(summary).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).forEach(say) }
+        if !outputOptions.quiet { nextSteps(summary).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).forEach(outputOptions.say) }
     }
 
     /// The commands that come next, ready to paste: apply the mirror sets, install the chart

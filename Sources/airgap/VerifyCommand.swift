@@ -20,7 +20,8 @@ struct Verify: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
-        let progress = TransferProgress(label: "verify", enabled: outputOptions.showProgress)
+        let progress = outputOptions.reporter(for: "verify")
+        defer { progress.stop() }
         let publicKey = try key.map(VerificationKey.init(path:))
         var external: (lock: Lockfile, path: String)?
         if let lock {
@@ -28,6 +29,7 @@ struct Verify: AsyncParsableCommand {
             external = (parsed, lock)
         }
         let verified = try await BundleVerifier(progress: progress).verify(bundle, lock: external, key: publicKey)
+        progress.complete()
         if outputOptions.json { return try outputOptions.printJSON(verified) }
         let counts = Dictionary(grouping: verified.entries, by: \.kind).mapValues(\.count)
         let held = [("image", BundleEntry.Kind.image), ("JAR", .jar), ("chart", .chart), ("signature artifact", .signature)].compactMap { label, kind in
@@ -38,7 +40,7 @@ struct Verify: AsyncParsableCommand {
         let locks = verified.lockChecked.map { $0 == LayoutPath.lockFileName ? "\($0) (inside the bundle)" : $0 }
         let lockLine = locks.isEmpty ? "no lock (not packed by airgap)"
             : "matches " + locks.joined(separator: " and ") + (lock == nil && key == nil ? "; pass --lock with your own copy, or --key with the signer's public key, to guard against tampering" : "")
-        say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine); bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
+        outputOptions.say("\(bundle): OK, \(held), \(verified.blobs) blobs, \(ByteCount.format(verified.bytes)) verified; checksum file: \(verified.checksumFile); lock: \(lockLine); bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
     }
 }
 
@@ -55,16 +57,18 @@ struct Inspect: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
-        let progress = TransferProgress(label: "read ", enabled: outputOptions.showProgress)
+        let progress = outputOptions.reporter(for: "inspect")
+        defer { progress.stop() }
         let (reader, checked) = try await BundleVerifier(progress: progress).open(bundle)
+        progress.complete()
         if let reference {
             let entry = try EntryLookup.find(reference, in: reader.items, lock: reader.lock, bundle: bundle)
             let detail = try ArtifactDetail.describe(entry, in: reader)
             if outputOptions.json { return try outputOptions.printJSON(detail) }
-            return detail.text.split(separator: "\n").map(String.init).forEach(say)
+            return detail.text.split(separator: "\n").map(String.init).forEach(outputOptions.say)
         }
         let verified = VerifiedBundle(reader, lockChecked: checked)
-        if outputOptions.json { return try outputOptions.printJSON(verified.entries) }
+        if outputOptions.json { return try outputOptions.printJSON(verified) }
         // Escaped before the widths are measured: a name from the bundle may hold escapes.
         let rows = verified.entries.map { entry in
             [entry.artifact.map { "\(entry.kind.rawValue):\($0)" } ?? entry.kind.rawValue,
@@ -74,12 +78,12 @@ struct Inspect: AsyncParsableCommand {
         let header = ["KIND", "REFERENCE", "PLATFORMS", "SIZE", "DIGEST"]
         let widths = (0..<header.count).map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            say(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            outputOptions.say(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
         }
         // Bundles packed before airgap signed and described them print as they always did.
         if verified.bundleSignature != "absent" || verified.sbom != "absent" {
-            say("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
+            outputOptions.say("bundle signature: \(verified.bundleSignature); SBOM: \(verified.sbom)")
         }
     }
 }

@@ -53,6 +53,15 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(overlap.finished, 41)
     }
 
+    func testItemsStartInTheirOrderSoOneJobIsOneAfterTheOther() async throws {
+        final class Starts: @unchecked Sendable { let lock = NSLock(); var order: [Int] = [] }
+        let starts = Starts()
+        try await WorkerPool(width: 1).forEach(Array(0..<50)) { item, _ in
+            starts.lock.lock(); starts.order.append(item); starts.lock.unlock()
+        }
+        XCTAssertEqual(starts.order, Array(0..<50))
+    }
+
     func testMapKeepsTheOrderOfItems() async throws {
         let squares = try await WorkerPool(width: 4).map(Array(0..<100)) { item, _ in item * item }
         XCTAssertEqual(squares, (0..<100).map { $0 * $0 })

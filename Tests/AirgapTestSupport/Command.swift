@@ -123,3 +123,66 @@ public final class TemporaryDirectory {
         return target
     }
 }
+
+/// A run whose stderr lines were stamped as they arrived: what a CI log shows of a long run.
+public struct StampedRun {
+    public var status: Int32
+    public var stdout: String
+    /// Each stderr line with the seconds since the process started when it arrived.
+    public var stderrLines: [(seconds: Double, line: String)]
+    /// Seconds from start to exit.
+    public var duration: Double
+
+    public var stderr: String { stderrLines.map(\.line).joined(separator: "\n") }
+
+    /// The longest stretch with no stderr line: from the start to the first, between lines,
+    /// and from the last to the exit.
+    public var longestSilence: Double {
+        let stamps = [0] + stderrLines.map(\.seconds) + [duration]
+        return zip(stamps, stamps.dropFirst()).map { $1 - $0 }.max() ?? duration
+    }
+}
+
+extension Command {
+    /// Runs a program, stamping each stderr line as it arrives (the program's stderr is a pipe,
+    /// not a terminal, as under CI).
+    public static func runStamped(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> StampedRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        final class Lines: @unchecked Sendable {
+            var stamped: [(Double, String)] = []
+            var stdout = Data()
+        }
+        let lines = Lines()
+        let started = Date()
+        try process.run()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            var pending = Data()
+            while true {
+                let chunk = err.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                let now = Date().timeIntervalSince(started)
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    lines.stamped.append((now, String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)))
+                    pending = Data(pending[pending.index(after: newline)...])
+                }
+            }
+            if !pending.isEmpty { lines.stamped.append((Date().timeIntervalSince(started), String(decoding: pending, as: UTF8.self))) }
+            group.leave()
+        }
+        lines.stdout = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return StampedRun(status: process.terminationStatus, stdout: String(decoding: lines.stdout, as: UTF8.self),
+                          stderrLines: lines.stamped.map { (seconds: $0.0, line: $0.1) }, duration: Date().timeIntervalSince(started))
+    }
+}

@@ -182,14 +182,15 @@ final class VerifyTests: XCTestCase {
         try assertVerifyFails(work.file("absent.tar"), mentioning: ["absent.tar", "no such file"])
     }
 
-    func testProgressBarOnlyOnATerminal() throws {
-        let quiet = try AirgapRunner().run(["verify", Self.pristine.file("bundle.tar")])
-        XCTAssertFalse(quiet.stderr.contains("verify ["), "no bar off a terminal: \(quiet.stderr)")
+    func testProgressRedrawsOnlyOnATerminal() throws {
+        let piped = try AirgapRunner().run(["verify", Self.pristine.file("bundle.tar")])
+        XCTAssertFalse(piped.stderr.contains("\r") || piped.stderr.contains("\u{1B}"), "no redrawn line off a terminal: \(piped.stderr)")
         // `script` gives airgap a pseudo-terminal, as an operator's shell would.
         let command = "\(Paths.airgapBinary) verify \(Self.pristine.file("bundle.tar"))"
         let onTerminal = try Command.run("script", ["-qec", command, "/dev/null"], environment: try AirgapRunner().environment)
         XCTAssertEqual(onTerminal.status, 0, onTerminal.stdout)
-        XCTAssertTrue(onTerminal.stdout.contains("verify [") && onTerminal.stdout.contains("/s"), onTerminal.stdout)
+        XCTAssertTrue(onTerminal.stdout.contains("\r\u{1B}[Kverify  ") && onTerminal.stdout.contains("KiB  bundle.tar"), "phase, bytes and the file moving: \(onTerminal.stdout)")
+        XCTAssertTrue(onTerminal.stdout.contains("\r\u{1B}[K/"), "the line is cleared before the result: \(onTerminal.stdout)")
     }
 
     func testInspectListsReferencesPlatformsAndDigests() throws {
@@ -198,7 +199,8 @@ final class VerifyTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains(Self.upstream.flinkDigest), result.stdout)
         XCTAssertTrue(result.stdout.contains("docker.io/library/busybox:1"), result.stdout)
         let json = try Command.check(Paths.airgapBinary, ["inspect", "--json", Self.pristine.file("bundle.tar")])
-        let images = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let images = try XCTUnwrap(document["entries"] as? [[String: Any]])
         XCTAssertEqual(images.compactMap { $0["reference"] as? String }.sorted(),
                        ["docker.io/library/busybox:1", "docker.io/library/flink:1.17.1"])
     }

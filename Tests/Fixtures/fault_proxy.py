@@ -3,7 +3,9 @@
 request, behaves like the registries airgap meets in the field: Bearer token auth with a token
 service, redirects of blob downloads to another host ("blob storage"), 5xx/429 answers, and
 connections dropped in the middle of a blob. Every request is logged as a JSON line so tests
-can assert on what airgap actually sent.
+can assert on what airgap actually sent, with how many requests were in flight when it arrived
+(counted from the request line until the answer starts: a client cannot send its next request
+on that thread before, so the count never exceeds the client's concurrency).
 """
 import argparse
 import base64
@@ -22,6 +24,7 @@ lock = threading.Lock()
 tokens = set()
 failures_left = 0
 drops_left = 0
+inflight = 0
 
 
 def log(entry):
@@ -36,6 +39,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *_):
         pass
 
+    def send_response(self, *arguments, **keywords):
+        self.release()
+        super().send_response(*arguments, **keywords)
+
+    def release(self):
+        global inflight
+        with lock:
+            if getattr(self, "counted", False):
+                inflight -= 1
+                self.counted = False
+
     def reply(self, status, body=b"", headers=None):
         self.send_response(status)
         for name, value in (headers or {}).items():
@@ -48,7 +62,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def record(self, status, role):
         log({"role": role, "method": self.command, "path": self.path, "status": status,
              "authorization": self.headers.get("Authorization", "").split(" ")[0],
-             "range": self.headers.get("Range"), "length": int(self.headers.get("Content-Length") or 0)})
+             "range": self.headers.get("Range"), "length": int(self.headers.get("Content-Length") or 0),
+             "inflight": getattr(self, "inflight_at_start", None)})
 
     def do_GET(self):
         self.handle_any()
@@ -66,6 +81,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.handle_any()
 
     def handle_any(self):
+        global inflight
+        with lock:
+            inflight += 1
+            self.counted = True
+            self.inflight_at_start = inflight
+        try:
+            self.handle_request()
+        finally:
+            self.release()
+
+    def handle_request(self):
         global failures_left, drops_left
         port = self.server.server_address[1]
         if port == args.storage_port:
@@ -83,7 +109,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.record(401, "registry")
                 body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
                 return self.reply(401, body, {"WWW-Authenticate": challenge, "Content-Type": "application/json"})
-        if args.delay_substring and args.delay_substring in self.path:
+        if args.delay_substring and args.delay_substring in self.path and (not args.delay_method or args.delay_method == self.command):
             time.sleep(args.delay)
         if args.drop_upload_after and self.command in (args.drop_upload_method or "PUT PATCH").split() \
                 and int(self.headers.get("Content-Length") or 0) > args.drop_upload_after:
@@ -150,9 +176,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log({"role": "token-request", "scope": query.get("scope", []), "service": query.get("service", [])})
         self.reply(200, json.dumps({"token": token, "expires_in": 300}).encode(), {"Content-Type": "application/json"})
 
+    def read_body(self, length):
+        """The request body; with --throttle-upload, read no faster than that many bytes a second,
+        as a slow link between enclave hosts delivers it (the client's send blocks meanwhile)."""
+        if not args.throttle_upload or self.command not in ("PUT", "PATCH", "POST"):
+            return self.rfile.read(length)
+        chunks, received, started = [], 0, time.monotonic()
+        while received < length:
+            chunk = self.rfile.read(min(16 * 1024, length - received))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            received += len(chunk)
+            ahead = received / args.throttle_upload - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        return b"".join(chunks)
+
     def forward(self, path, role, drop_after=None):
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
+        body = self.read_body(length) if length else None
         if body is not None and len(body) < length:
             # The client went away mid-body: like a buffering ingress, pass nothing on.
             log({"role": role, "event": "client-gone", "method": self.command, "path": path, "received": len(body), "length": length})
@@ -219,6 +262,8 @@ def main():
     parser.add_argument("--forward-partial", action="store_true", help="pass the part of a dropped upload on to the registry")
     parser.add_argument("--delay-substring", help="sleep --delay seconds before requests whose path has this")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--delay-method", help="only delay requests with this method")
+    parser.add_argument("--throttle-upload", type=int, help="read request bodies at most this many bytes a second")
     args = parser.parse_args()
     failures_left = args.fail_count
     drops_left = args.drop_count

@@ -72,7 +72,7 @@ public struct Auditor: Sendable {
             guard BundleReader.exists(bundlePath) else { throw AuditCannotRun("\(bundlePath): no such bundle") }
             let reader: BundleReader
             do {
-                reader = try await BundleReader.open(bundlePath, progress: TransferProgress(label: "audit", enabled: false))
+                reader = try await BundleReader.open(bundlePath, progress: .silent)
             } catch {
                 let defect = error as? LayoutDefect
                 return report([Finding("BUNDLE-DEFECT", .error, defect?.entry ?? bundlePath, defect?.problem ?? "\(error)", fix: "pack the bundle again")],

@@ -10,7 +10,7 @@ enum BundleCheck {
     static func findings(_ path: String, against lock: Lockfile, lockPath: String, opened: BundleReader? = nil) async -> (BundleReader?, [Finding]) {
         let bundle: BundleReader
         do {
-            if let opened { bundle = opened } else { bundle = try await BundleReader.open(path, progress: TransferProgress(label: "audit", enabled: false)) }
+            if let opened { bundle = opened } else { bundle = try await BundleReader.open(path, progress: .silent) }
         } catch let defect as LayoutDefect {
             return (nil, [Finding("BUNDLE-DEFECT", .error, defect.entry, defect.problem, fix: "pack the bundle again")])
         } catch {

@@ -67,7 +67,7 @@ public final class BundleReader: @unchecked Sendable {
         let split = file.parts.count > 1 || file.parts[0].path != path
         let expectedChecksum = checking && !split ? try BundleChecksum.read(for: path) : nil
         let hashParts = checking && split && checksumLines != nil
-        progress.setTotal(file.totalSize)
+        progress.begin(thorough ? "verify" : "read", bytes: file.totalSize, subject: URL(fileURLWithPath: path).lastPathComponent)
         // The whole-file (or per-part) hash rides along the same read, on another core.
         let workers = WorkerPool(width: ProcessInfo.processInfo.activeProcessorCount)
         let snapshot: LayoutSnapshot
@@ -78,7 +78,6 @@ public final class BundleReader: @unchecked Sendable {
         } catch let defect as LayoutDefect where split && checksumLines != nil {
             throw BundleParts.findDamagedPart(file, checksumLines: checksumLines!) ?? defect
         }
-        progress.finish()
         var checksumFile = checking ? "absent" : "unchecked"
         if let expectedChecksum {
             guard let actual = snapshot.archiveDigest, actual == expectedChecksum else {
@@ -128,14 +127,13 @@ public final class BundleReader: @unchecked Sendable {
             guard size > LayoutScanner.documentLimit, let offset = snapshot.dataOffsets[digest] else { return nil }
             return InPlaceBlobCheck.Blob(digest: digest, dataOffset: offset, size: size)
         }
-        progress.setTotal(large.reduce(0) { $0 + $1.size })
+        progress.begin("verify", bytes: large.reduce(0) { $0 + $1.size }, subject: URL(fileURLWithPath: path).lastPathComponent)
         let file = self.file
         // Every blob is checked (no early stop), so the defect named is the first in tar order
         // whichever worker finished first.
         let defects = try await workers.map(InPlaceBlobCheck.schedule(large)) { blob, _ in
             InPlaceBlobCheck.defect(in: file, blob: blob, progress: progress.advance).map { (blob.dataOffset, $0) }
         }
-        progress.finish()
         if let first = defects.compactMap({ $0 }).min(by: { $0.0 < $1.0 }) { throw first.1 }
         thorough = true
     }

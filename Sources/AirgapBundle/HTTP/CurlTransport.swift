@@ -82,7 +82,10 @@ private final class TransferState {
     /// Header bytes received: a server that never stops sending headers is cut off.
     var headerBytes = 0
     var headersTooLarge = false
-    var uploadPosition: Int64 = 0
+    var uploadPosition: Int64 = 0 {
+        didSet { bodyPosition?(uploadPosition) }
+    }
+    var bodyPosition: (@Sendable (Int64) -> Void)?
     var status = 0
     var headers: [String: [String]] = [:]
     var errorBody = Data()
@@ -213,6 +216,8 @@ final class CurlEasyHandle {
         }
         curl_easy_reset(handle)
         let state = TransferState(onHead: onHead, sink: sink, body: request.body, errorBodyLimit: limits.errorBodyLimit)
+        state.bodyPosition = request.bodyPosition
+        request.bodyPosition?(0)
         let context = Unmanaged.passUnretained(state).toOpaque()
 
         var headerList: UnsafeMutablePointer<curl_slist>?

@@ -28,6 +28,9 @@ public struct HTTPRequest: Sendable {
     /// When the whole transfer (every attempt) must be done; set by the retry layer from
     /// `--timeout` when the caller has not set it.
     public var deadline: Date?
+    /// Hears how far into the body this attempt has read, as it goes out (0 when an attempt
+    /// starts, so a resend is seen as one): upload progress within a large PUT or PATCH.
+    public var bodyPosition: (@Sendable (Int64) -> Void)?
 
     public enum RetryMode: Sendable { case byTransport, byCaller }
 

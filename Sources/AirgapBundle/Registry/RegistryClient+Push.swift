@@ -68,18 +68,20 @@ extension RegistryClient {
 
         if size <= chunkSize {
             let url = appendingDigest(location, digest)
+            let body = BodyProgress(progress)
             let response = try retry.run({ attempt -> HTTPResponse in
                 if attempt > 1 {
                     // The session may have kept part of a broken body: start a fresh one.
                     location = try openSession(repository: repository)
                 }
                 let target = attempt > 1 ? appendingDigest(location, digest) : url
-                let request = HTTPRequest(method: "PUT", url: target, headers: [("Content-Type", "application/octet-stream")],
+                var request = HTTPRequest(method: "PUT", url: target, headers: [("Content-Type", "application/octet-stream")],
                                           body: .file(source.file, offset: source.offset, length: size))
+                request.bodyPosition = body.observer
                 return try send(request, repository: repository, actions: "pull,push")
             }, onRetry: retryNotice(url))
             guard response.status == 201 else { throw unexpected(response, url) }
-            try progress(size)
+            try progress(size - body.settle())
             return .sent(bytes: size, resumed: false)
         }
         return .sent(bytes: try finishChunked(source, repository: repository, location: location, offset: 0, chunkSize: chunkSize,
@@ -157,6 +159,7 @@ extension RegistryClient {
         var offset = startOffset
         let size = source.descriptor.size
         var reported = startOffset
+        let body = BodyProgress(progress)
         record(location, offset)
         while offset < size {
             let length = min(chunkSize, size - offset)
@@ -173,9 +176,10 @@ extension RegistryClient {
                 }
                 let count = chunkStart + length - from
                 guard count > 0 else { return HTTPResponse(status: 202, headers: ["location": [location.absoluteString]]) }
-                let request = HTTPRequest(method: "PATCH", url: location, headers: [
+                var request = HTTPRequest(method: "PATCH", url: location, headers: [
                     ("Content-Type", "application/octet-stream"), ("Content-Range", "\(from)-\(from + count - 1)")],
                     body: .file(source.file, offset: source.offset + from, length: count))
+                request.bodyPosition = body.observer
                 return try send(request, repository: repository, actions: "pull,push")
             }, onRetry: retryNotice(location))
             guard response.status == 202, let next = try self.location(of: response, relativeTo: location) else { throw unexpected(response, location) }
@@ -183,9 +187,12 @@ extension RegistryClient {
             sent += length
             offset += length
             record(location, offset)
+            let counted = body.settle()
             if offset > reported {
-                try progress(offset - reported)
+                try progress(offset - reported - counted)
                 reported = offset
+            } else if counted != 0 {
+                try progress(-counted)
             }
         }
         return location
@@ -220,5 +227,41 @@ extension RegistryClient {
     private func unexpected(_ response: HTTPResponse, _ url: URL) -> RegistryError {
         .unexpectedStatus(url: url, status: response.status, detail: RegistryError.detail(fromBody: response.errorBody),
                           retryAfter: response.header("retry-after").flatMap(Double.init))
+    }
+}
+
+/// The body of an upload as it leaves, for progress: a 128 MiB PUT moves the line while it is
+/// sent, not when the registry answers. The transport reports the position of each attempt
+/// (`HTTPRequest.bodyPosition`), so a resend after a 401, a retry or a libcurl rewind takes back
+/// what it had counted; once the registry acknowledged, the caller counts the rest by
+/// `settle`, so the total is what the registry holds.
+final class BodyProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var position: Int64 = 0
+    private let report: @Sendable (Int64) -> Void
+
+    init(_ progress: @escaping (Int64) throws -> Void) {
+        // The transport's callback cannot throw; a cancellation surfaces at `settle`.
+        nonisolated(unsafe) let progress = progress
+        report = { try? progress($0) }
+    }
+
+    var observer: @Sendable (Int64) -> Void {
+        { [self] position in moved(to: position) }
+    }
+
+    private func moved(to new: Int64) {
+        lock.lock()
+        let delta = new - position
+        position = new
+        lock.unlock()
+        if delta != 0 { report(delta) }
+    }
+
+    /// What was counted for the bodies since the last settle; counting starts again from zero.
+    func settle() -> Int64 {
+        lock.lock()
+        defer { position = 0; lock.unlock() }
+        return position
     }
 }

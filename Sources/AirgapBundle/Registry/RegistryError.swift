@@ -41,6 +41,14 @@ public enum RegistryError: Error, CustomStringConvertible {
         }
     }
 
+    /// A refusal of who we are or where we authenticate, whatever the request was.
+    var isAboutAccess: Bool {
+        switch self {
+        case .authenticationRequired, .credentialsRejected, .accessDenied, .insecureRealm, .credentialsWithheld, .badTokenResponse: return true
+        default: return false
+        }
+    }
+
     /// The `errors[].code`/`message` of a distribution-spec error body, for messages.
     static func detail(fromBody body: Data) -> String { ErrorBody.detail(body) }
 }

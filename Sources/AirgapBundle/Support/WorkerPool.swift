@@ -39,9 +39,10 @@ public struct WorkerPool: Sendable {
     }
 
     /// Runs `body` on each item, at most `width` at once (fewer when other callers share the
-    /// pool). The first error sets the flag every running body sees (their transfers stop at
-    /// their next chunk), items not yet started are dropped, and that error is rethrown — the
-    /// first real one, not the cancellations it caused.
+    /// pool), started in the order of `items` (so `--jobs 1` is one after the other, in order).
+    /// The first error sets the flag every running body sees (their transfers stop at their
+    /// next chunk), items not yet started are dropped, and that error is rethrown — the first
+    /// real one, not the cancellations it caused.
     public func forEach<Item: Sendable>(
         _ items: [Item], _ body: @escaping @Sendable (Item, CancellationFlag) throws -> Void
     ) async throws {
@@ -52,38 +53,52 @@ public struct WorkerPool: Sendable {
     public func map<Item: Sendable, Value>(
         _ items: [Item], _ body: @escaping @Sendable (Item, CancellationFlag) throws -> Value
     ) async throws -> [Value] {
+        guard !items.isEmpty else { return [] }
         let flag = CancellationFlag()
-        return try await withThrowingTaskGroup(of: (Int, Value).self) { group in
+        return try await withCheckedThrowingContinuation { continuation in
+            let batch = Batch<Value>(count: items.count, continuation: continuation)
+            // Queued in order, one job per item, from here: the queue is FIFO.
             for (position, item) in items.enumerated() {
-                group.addTask {
-                    do {
-                        return (position, try await run {
-                            try flag.check()
-                            do { return try body(item, flag) } catch {
-                                // Before this thread takes the next job, so that job is dropped.
-                                flag.cancel()
-                                throw error
-                            }
-                        })
-                    } catch {
-                        flag.cancel()
-                        throw error
-                    }
+                queue.submit {
+                    guard !flag.isCancelled else { return batch.finish(position, .failure(CancellationError())) }
+                    let result = Result { try body(item, flag) }
+                    // Before this thread takes the next job, so that job is dropped.
+                    if case .failure = result { flag.cancel() }
+                    batch.finish(position, result)
                 }
             }
-            var values = [Value?](repeating: nil, count: items.count)
-            var firstError: Error?
-            while true {
-                do {
-                    guard let (position, value) = try await group.next() else { break }
-                    values[position] = value
-                } catch {
-                    if firstError == nil || firstError is CancellationError { firstError = error }
-                }
-            }
-            if let firstError { throw firstError }
-            return values.map { $0! }
         }
+    }
+}
+
+/// The results of one `map`, filled from the pool's threads; the last to finish resumes the
+/// caller with every value or the first failure.
+private final class Batch<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Value?]
+    private var remaining: Int
+    private var firstError: Error?
+    private let continuation: CheckedContinuation<[Value], Error>
+
+    init(count: Int, continuation: CheckedContinuation<[Value], Error>) {
+        values = Array(repeating: nil, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    func finish(_ position: Int, _ result: Result<Value, Error>) {
+        lock.lock()
+        switch result {
+        case .success(let value): values[position] = value
+        case .failure(let error):
+            // The failure itself, not the cancellations it caused.
+            if firstError == nil || firstError is CancellationError { firstError = error }
+        }
+        remaining -= 1
+        let done = remaining == 0
+        lock.unlock()
+        guard done else { return }
+        if let firstError { continuation.resume(throwing: firstError) } else { continuation.resume(returning: values.map { $0! }) }
     }
 }
 

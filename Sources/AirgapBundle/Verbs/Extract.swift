@@ -43,7 +43,7 @@ public struct Extractor: Sendable {
     public func extract(_ bundle: String, reference query: String, to output: String) async throws -> ExtractSummary {
         // The graph, every document and the lock inside are checked here; the blobs taken out are
         // hashed as they are written.
-        let (layout, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false)).open(bundle, thorough: false)
+        let (layout, _) = try await BundleVerifier(progress: .silent).open(bundle, thorough: false)
         let lock = layout.lock
         let entry = try EntryLookup.find(query, in: layout.items, lock: lock, bundle: bundle)
         let top = entry.descriptor

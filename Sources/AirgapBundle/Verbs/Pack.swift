@@ -4,17 +4,6 @@ import OCILayout
 
 /// What `airgap pack` reports, as printed by `--json`.
 public struct PackSummary: Codable, Sendable {
-    public struct PackedEntry: Codable, Sendable {
-        public var kind: BundleEntry.Kind
-        public var reference: String
-        public var digest: String
-        public var mediaType: String
-        /// For images: what the reference pointed at upstream (differs from `digest` when an
-        /// index was narrowed to the platforms asked for).
-        public var upstreamDigest: String?
-        public var platforms: [String]?
-    }
-
     public var output: String
     /// SHA-256 of the whole tarball, also written to `<output>.sha256`.
     public var sha256: String
@@ -24,7 +13,7 @@ public struct PackSummary: Codable, Sendable {
     public var lock: String
     /// True when this run wrote the lock (there was none).
     public var lockCreated: Bool
-    public var entries: [PackedEntry]
+    public var entries: [EntryReport]
     public var blobs: Int
     public var blobsDownloaded: Int
     public var bytesDownloaded: Int64
@@ -78,6 +67,7 @@ public struct Packer: Sendable {
     }
 
     private func packOnce(_ spec: BundleSpec, specPath: String, lockPath: String, to output: String) async throws -> PackSummary {
+        progress.begin("resolve", bytes: 0, subject: specPath)
         let resolved: ResolvedBundle
         let lockData: Data
         let lockCreated: Bool
@@ -144,11 +134,9 @@ public struct Packer: Sendable {
         return PackSummary(
             output: output, sha256: written.checksum.description, bytes: written.bytes, parts: written.parts, lock: "", lockCreated: false,
             entries: entries.map { entry in
-                let image = upstream[entry.reference]
-                return PackSummary.PackedEntry(
-                    kind: entry.kind, reference: entry.reference, digest: entry.descriptor.digest.description,
-                    mediaType: entry.descriptor.mediaType, upstreamDigest: image?.upstream.digest.description,
-                    platforms: image?.platformManifests.map { $0.platform?.description ?? "unspecified" })
+                var report = EntryReport(entry, sizes: sizes)
+                report.upstreamDigest = upstream[entry.reference]?.upstream.digest.description
+                return report
             },
             blobs: sizes.count, blobsDownloaded: written.downloaded, bytesDownloaded: written.bytesDownloaded,
             blobsFromCache: sources.count - written.downloaded)
@@ -164,26 +152,25 @@ public struct Packer: Sendable {
         let missing = sources.values.filter { !cache.contains($0.descriptor.digest, size: $0.descriptor.size) }
             .sorted { $0.descriptor.digest < $1.descriptor.digest }
         let downloadBytes = missing.reduce(Int64(0)) { $0 + $1.descriptor.size }
-        progress.setTotal(downloadBytes)
+        progress.begin("download", bytes: downloadBytes, blobs: missing.count)
         try await workers.forEach(missing) { source, cancellation in
+            progress.subject("\(source.registry)/\(source.repository)")
             try pool.client(for: source.registry).fetchBlob(
                 repository: source.repository, descriptor: source.descriptor, into: cache
             ) { bytes in
                 try cancellation.check()
                 progress.advance(bytes)
             }
+            progress.blobDone()
         }
-        progress.finish()
         for image in resolved.images { try checkSinglePlatform(image, config: { try cache.read($0) }) }
-
-        let writeProgress = TransferProgress(label: "write", total: contents.blobs.values.reduce(0, +), enabled: progress.isEnabled)
+        progress.begin("write", bytes: contents.blobs.values.reduce(0, +), subject: URL(fileURLWithPath: output).lastPathComponent)
         let fresh = Set(missing.map(\.descriptor.digest))
         if let maxPartSize {
             let (written, digest) = try await workers.run {
                 try LayoutArchiveWriter.prepareParts(contents, from: cache, to: output, maxPartSize: maxPartSize, fresh: fresh,
-                                                     progress: writeProgress.advance)
+                                                     progress: progress.advance)
             }
-            writeProgress.finish()
             // The SBOM beside the bundle first: when the tarball appears, so has its description.
             if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
             try BundleChecksum.publish(parts: written, with: try BundleChecksum.prepare(parts: written, whole: digest, for: output), bundle: output)
@@ -191,9 +178,8 @@ public struct Packer: Sendable {
                                  downloaded: missing.count, bytesDownloaded: downloadBytes)
         }
         let (tarball, digest) = try await workers.run {
-            try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: writeProgress.advance)
+            try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: progress.advance)
         }
-        writeProgress.finish()
         if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
         try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(digest, for: output))
         return WrittenBundle(checksum: digest, bytes: FileDescriptor.size(atPath: output) ?? 0, parts: nil,

@@ -71,7 +71,9 @@ extension Packer {
                       to output: String, downloaded: Int, bytesDownloaded: Int64) async throws -> WrittenBundle {
         let layout = file.layout
         try file.writeFixedParts()
-        progress.setTotal(fills.reduce(Int64(0)) { $0 + $1.0.entry.size })
+        // One phase: downloads and cache copies land in the tarball side by side.
+        progress.begin("write", bytes: fills.reduce(Int64(0)) { $0 + $1.0.entry.size }, blobs: fills.count,
+                       subject: URL(fileURLWithPath: output).lastPathComponent)
         // The read-behind hash waits on the fills, so it runs beside the --jobs pool, on a
         // thread of its own: inside the pool it could hold the one thread a fill needs.
         let hasher = WorkerPool(width: 1)
@@ -88,7 +90,6 @@ extension Packer {
             throw error
         }
         let (checksum, partDigests) = try await hashing.value
-        progress.finish()
         let configs = Dictionary(layout.placed.map { ($0.entry.name, $0) }, uniquingKeysWith: { first, _ in first })
         for image in resolved.images {
             try checkSinglePlatform(image, config: { digest in
@@ -128,6 +129,7 @@ extension Packer {
             try data.withUnsafeBytes { try target.write($0) }
             try target.finish()
             progress.advance(Int64(data.count))
+            progress.blobDone()
             return false
         case .cache(let refetch):
             let target = PlacedBlob(file: file, placed: placed, digest: digest)
@@ -139,6 +141,7 @@ extension Packer {
             }
             do {
                 try target.finish()
+                progress.blobDone()
                 return false
             } catch LayoutError.digestMismatch(_, _, let actualText) {
                 let actual = (try? Digest(parsing: actualText)) ?? digest
@@ -160,9 +163,11 @@ extension Packer {
                           cancellation: CancellationFlag) throws {
         let progress = self.progress
         let target = PlacedBlob(file: file, placed: placed, digest: source.descriptor.digest)
+        progress.subject("\(source.registry)/\(source.repository)")
         try resolver.pool.client(for: source.registry).fetchBlob(repository: source.repository, descriptor: source.descriptor, into: target) { bytes in
             try cancellation.check()
             progress.advance(bytes)
         }
+        progress.blobDone()
     }
 }

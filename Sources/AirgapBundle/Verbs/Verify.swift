@@ -2,27 +2,11 @@ import Foundation
 import Manifests
 import OCILayout
 
-/// One `index.json` entry of a verified bundle, as `verify --json` and `inspect --json` print it.
-public struct VerifiedEntry: Codable, Sendable {
-    public var kind: BundleEntry.Kind
-    public var reference: String
-    public var mediaType: String
-    public var digest: String
-    /// Platforms of the manifests carried (`unspecified` where the index names none).
-    public var platforms: [String]
-    /// Bytes of every distinct blob the entry reaches, manifests included.
-    public var bytes: Int64
-    public var blobs: Int
-    /// For signature entries: `sig`, `att`, `sbom` or `referrers`, and the manifest it is about.
-    public var artifact: String?
-    public var subject: String?
-}
-
 /// What `verify` reports about a bundle it accepted: output only. Push, audit and extract work
 /// from the `BundleReader`, never from this.
 public struct VerifiedBundle: Codable, Sendable {
     public var bundle: String
-    public var entries: [VerifiedEntry]
+    public var entries: [EntryReport]
     public var blobs: Int
     public var bytes: Int64
     /// `match` when `<bundle>.sha256` exists and agrees, `absent` when there is none.
@@ -37,12 +21,7 @@ public struct VerifiedBundle: Codable, Sendable {
 
     public init(_ reader: BundleReader, lockChecked: [String], key: VerificationKey? = nil) {
         bundle = reader.path
-        entries = reader.items.map { item in
-            let tag = item.kind == .signature ? (try? Reference(parsing: item.reference))?.tag.flatMap(Cosign.parseTag) : nil
-            return VerifiedEntry(kind: item.kind, reference: item.reference, mediaType: item.descriptor.mediaType,
-                                 digest: item.descriptor.digest.description, platforms: item.platforms, bytes: item.bytes, blobs: item.blobs.count,
-                                 artifact: tag?.kind.rawValue, subject: tag?.subject.description)
-        }
+        entries = reader.items.map(EntryReport.init)
         blobs = reader.snapshot.blobSizes.count
         bytes = reader.snapshot.totalBytes
         checksumFile = reader.checksumFile

@@ -55,10 +55,10 @@ struct ChartDirectoryWriter {
         return copy
     }
 
-    func plan(prune: Bool) -> [String] {
-        jars.map { "jar \(libsDirectory)/\($0.fileName) (\($0.digest))" }
-            + strays.map { prune ? "remove stray \(libsDirectory)/\($0)" : "stray \(libsDirectory)/\($0) (not in the lock; --prune removes it)" }
-            + ["values \(directory)/\(Self.valuesFile)"]
+    func plan(prune: Bool) -> [PushPlanReport.File] {
+        jars.map { PushPlanReport.File(action: .write, path: "\(libsDirectory)/\($0.fileName)", bytes: $0.descriptor.size, digest: $0.digest.description) }
+            + strays.map { PushPlanReport.File(action: prune ? .remove : .keep, path: "\(libsDirectory)/\($0)") }
+            + [PushPlanReport.File(action: .write, path: "\(directory)/\(Self.valuesFile)")]
     }
 
     struct Result {
@@ -68,7 +68,7 @@ struct ChartDirectoryWriter {
         var files: [String] = []
     }
 
-    func write(prune: Bool, naming: RepositoryNaming, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) throws -> Result {
+    func write(prune: Bool, naming: RepositoryNaming, entries: [EntryReport], libsImage: PushedImage?) throws -> Result {
         var result = Result(strays: strays)
         try FileManager.default.createDirectory(atPath: libsDirectory, withIntermediateDirectories: true)
         for jar in jars {
@@ -88,18 +88,18 @@ struct ChartDirectoryWriter {
     }
 
     /// The image the chart runs: the one named `…/flink`, else the first image.
-    func chartImage(_ entries: [PushSummary.PushedEntry]) -> PushSummary.PushedEntry? {
+    func chartImage(_ entries: [EntryReport]) -> EntryReport? {
         let images = entries.filter { $0.kind == .image }
-        return images.first { (try? Reference(parsing: $0.source))?.repository.split(separator: "/").last == "flink" } ?? images.first
+        return images.first { (try? Reference(parsing: $0.reference))?.repository.split(separator: "/").last == "flink" } ?? images.first
     }
 
-    func valuesDocument(naming: RepositoryNaming, entries: [PushSummary.PushedEntry], libsImage: PushedImage?) -> String {
+    func valuesDocument(naming: RepositoryNaming, entries: [EntryReport], libsImage: PushedImage?) -> String {
         // The first entries are the bundle's; a libs image, when built, comes last.
-        let entries = entries.filter { !$0.source.hasPrefix("libs image") }
+        let entries = entries.filter { !$0.reference.hasPrefix("libs image") }
         var lines = ["# Written by airgap push: where the bundle's images now live. Give it to helm after your",
                      "# own values: helm install … -f custom-values.yaml -f \(Self.valuesFile)"]
         lines += ["global:", "  imageRegistry: \(quoted(naming.imageRegistry))"]
-        if let image = chartImage(entries), let reference = try? Reference(parsing: image.source) {
+        if let image = chartImage(entries), let reference = try? Reference(parsing: image.reference) {
             let path = naming.path(for: reference.repository)
             lines += ["image:", "  repository: \(quoted(path))", "  tag: \(quoted(reference.tag ?? ""))", "  digest: \(quoted(image.digest))"]
         }

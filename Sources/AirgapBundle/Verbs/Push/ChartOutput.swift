@@ -27,7 +27,9 @@ struct ChartOutput {
         try ChartUnpacker.checkReplaceable(destination, chartName: name)
     }
 
-    var plan: String { "chart \(item.reference) -> \(destination)/ (unpacked from the bundle)" }
+    var plan: PushPlanReport.File {
+        PushPlanReport.File(action: .unpack, path: destination, bytes: item.bytes, digest: item.descriptor.digest.description, reference: item.reference)
+    }
 
     /// Unpacks, lets `fill` write into the staged folder, then puts it in place. Paths `fill`
     /// reports under the staged folder are given back under the destination.

@@ -1,24 +1,42 @@
 import Foundation
 import Manifests
 
-/// Step 3 of push: the manifests the registry lacks, in plan order (children first), each by
-/// digest, then by tag. Used for the bundle and for the libs image.
-struct ManifestStep {
+/// One manifest the registry lacks: by digest, then by tag. Blocking: `PushSchedule` runs it on
+/// the push's pool once everything it names is in the registry. Used for the bundle and for the
+/// libs image.
+struct ManifestStep: Sendable {
     var client: RegistryClient
-    var workers: WorkerPool
 
-    func put(_ manifests: [MissingManifest], summary: inout PushSummary) async throws {
-        let client = self.client
-        for missing in manifests {
-            let task = missing.task
-            if missing.byDigest {
-                try await workers.run { try client.putManifest(task.data, mediaType: task.descriptor.mediaType, repository: task.repository, reference: task.descriptor.digest.description) }
-                summary.manifestsPut += 1
-            }
-            if missing.byTag, let tag = task.tag {
-                try await workers.run { try client.putManifest(task.data, mediaType: task.descriptor.mediaType, repository: task.repository, reference: tag) }
-                summary.manifestsPut += 1
-            }
+    /// Returns the PUTs sent.
+    func put(_ missing: MissingManifest) throws -> Int {
+        let task = missing.task
+        var puts = 0
+        if missing.byDigest {
+            try client.putManifest(task.data, mediaType: task.descriptor.mediaType, repository: task.repository, reference: task.descriptor.digest.description)
+            puts += 1
         }
+        if missing.byTag, let tag = task.tag {
+            try client.putManifest(task.data, mediaType: task.descriptor.mediaType, repository: task.repository, reference: tag)
+            puts += 1
+        }
+        return puts
+    }
+
+    /// What `task` needs in its repository before it may be put: the blobs and manifests it
+    /// names, and its subject (a referrer's `subject`, or the manifest a cosign or referrers
+    /// fallback tag is about), so no registry sees a parent before its children.
+    static func dependencies(of task: ManifestTask) -> [Digest] {
+        var digests: [Digest] = []
+        switch try? ManifestDocument(decoding: task.data, mediaType: task.descriptor.mediaType) {
+        case .some(.manifest(let manifest)):
+            digests += manifest.blobs.map(\.digest)
+            if let subject = manifest.subject { digests.append(subject.digest) }
+        case .some(.index(let index)):
+            digests += index.manifests.map(\.digest)
+            if let subject = index.subject { digests.append(subject.digest) }
+        case .none: break
+        }
+        if let tag = task.tag, let (subject, _) = Cosign.parseTag(tag) { digests.append(subject) }
+        return digests.filter { $0 != task.descriptor.digest }
     }
 }

@@ -16,10 +16,10 @@ enum OpenShiftMirrors {
         return "airgap-\(label.prefix(40))\(label.isEmpty ? "" : "-")\(digest)"
     }
 
-    static func write(entries: [PushSummary.PushedEntry], naming: RepositoryNaming, name: String, to directory: String) throws -> [String] {
+    static func write(entries: [EntryReport], naming: RepositoryNaming, name: String, to directory: String) throws -> [String] {
         var mirrors: [String: String] = [:]
         for entry in entries where entry.kind == .image {
-            guard let reference = try? Reference(parsing: entry.source) else { continue }
+            guard let reference = try? Reference(parsing: entry.reference) else { continue }
             mirrors[reference.name] = naming.mirror(for: reference.repository)
         }
         let pairs = mirrors.sorted { $0.key < $1.key }

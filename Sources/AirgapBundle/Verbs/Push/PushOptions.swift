@@ -44,20 +44,13 @@ public struct PushOptions: Sendable {
 
 /// What `airgap push` did (or, with `--dry-run`, would do).
 public struct PushSummary: Codable, Sendable {
-    public struct PushedEntry: Codable, Sendable {
-        public var kind: BundleEntry.Kind
-        public var source: String
-        /// `HOST/repository:tag@digest` in the internal registry.
-        public var target: String
-        public var digest: String
-    }
-
     public var registry: String
     public var dryRun: Bool
     /// `full` when every byte was verified before the first write; `graph` when nothing needed
     /// writing, so only the documents were checked.
     public var verification: String
-    public var entries: [PushedEntry]
+    /// Each entry with `target`, where it went.
+    public var entries: [EntryReport]
     public var blobsSent = 0
     public var blobsMounted = 0
     public var blobsSkipped = 0
@@ -77,14 +70,17 @@ public struct PushSummary: Codable, Sendable {
     public var chartDirectory: String?
     /// The OpenShift mirror sets written.
     public var mirrorSets: [String] = []
-    /// One line per action, in order: the plan of a dry run.
-    public var plan: [String] = []
+    /// What the registry lacked and what would be written when the push began: all a dry run
+    /// does.
+    public var plan: PushPlanReport
 }
 
 public enum PushError: Error, CustomStringConvertible {
     case chartDirectory(String, String)
     case chartOut(bundle: String, charts: [String])
     case unsafeJarName(reference: String, name: String)
+    /// A blob the registry did not take; nothing that names it was written.
+    case blob(digest: Digest, size: Int64, target: String, reason: String)
 
     public var description: String {
         switch self {
@@ -95,6 +91,9 @@ public enum PushError: Error, CustomStringConvertible {
                 + "use airgap extract for each chart and --chart-dir"
         case .unsafeJarName(let reference, let name):
             return "\(reference): the JAR's title \"\(name)\" is not a plain file name; the bundle is not one airgap packed"
+        case .blob(let digest, let size, let target, let reason):
+            return "blob \(digest) (\(ByteCount.format(size))) into \(target): \(reason); no manifest that names it was written, "
+                + "run push again to finish (what arrived is not sent again)"
         }
     }
 }

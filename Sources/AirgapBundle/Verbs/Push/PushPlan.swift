@@ -6,6 +6,9 @@ import OCILayout
 struct BlobTask: Sendable {
     var descriptor: Descriptor
     var repositories: [String]
+    /// A repository of the same registry that holds the blob already: the first repository
+    /// mounts from it instead of uploading.
+    var mountFrom: String?
 }
 
 /// A manifest to put, by digest and then by tag.
@@ -22,19 +25,18 @@ struct ManifestTask: Sendable {
 struct PushPlan {
     var blobs: [BlobTask]
     var manifests: [ManifestTask]
-    var entries: [PushSummary.PushedEntry]
+    var entries: [EntryReport]
 
     init(_ bundle: BundleReader, naming: RepositoryNaming) throws {
         var blobRepositories: [Digest: (Descriptor, [String])] = [:]
         var manifests: [ManifestTask] = []
-        var entries: [PushSummary.PushedEntry] = []
+        var entries: [EntryReport] = []
         for item in bundle.items {
             let reference = try Reference(parsing: item.reference)
             let repository = naming.repository(for: reference.repository)
-            entries.append(PushSummary.PushedEntry(
-                kind: item.kind, source: item.reference,
-                target: "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)",
-                digest: item.descriptor.digest.description))
+            var entry = EntryReport(item)
+            entry.target = "\(naming.registry)/\(repository)\(reference.tag.map { ":\($0)" } ?? "")@\(item.descriptor.digest)"
+            entries.append(entry)
             var seen = Set<Digest>()
             // The bundle reader already refused nesting past the limit; the plan walks the same
             // graph and holds to the same limit.
@@ -58,45 +60,51 @@ struct PushPlan {
             }
             try visit(item.descriptor, tag: reference.tag, depth: 1)
         }
-        self.blobs = blobRepositories.values.map { BlobTask(descriptor: $0.0, repositories: $0.1) }.sorted { $0.descriptor.digest < $1.descriptor.digest }
+        self.blobs = blobRepositories.values.map { BlobTask(descriptor: $0.0, repositories: $0.1, mountFrom: nil) }.sorted { $0.descriptor.digest < $1.descriptor.digest }
         self.manifests = manifests
         self.entries = entries
     }
 
-    /// What the registry lacks: blobs (with, first, a repository that already holds the blob to
-    /// mount from) and manifests by digest and by tag. HEAD only: nothing is written.
-    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+    /// What the registry lacks: blobs (with a repository that already holds the blob to mount
+    /// from) and manifests by digest and by tag. HEAD only, nothing is written; every check at
+    /// once under the pool's bound, the results in plan order.
+    func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary,
+                 progress: TransferProgress = .silent) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
+        let pairs = blobs.flatMap { task in task.repositories.map { (digest: task.descriptor.digest, repository: $0) } }
+        progress.begin("check", bytes: 0, blobs: pairs.count + manifests.count, unit: "blobs and manifests", subject: client.endpoint.name)
+        let present = try await workers.map(pairs) { pair, _ in
+            defer { progress.blobDone() }
+            return try client.blobExists(repository: pair.repository, digest: pair.digest)
+        }
+        var held: [Digest: [String]] = [:]
+        for (pair, isPresent) in zip(pairs, present) where isPresent { held[pair.digest, default: []].append(pair.repository) }
         var missingBlobs: [BlobTask] = []
         for task in blobs {
-            let missing = try await workers.run { try task.repositories.filter { !(try client.blobExists(repository: $0, digest: task.descriptor.digest)) } }
-            summary.blobsSkipped += task.repositories.count - missing.count
-            guard !missing.isEmpty else { continue }
-            var repositories = missing
-            if missing.count < task.repositories.count, let holder = task.repositories.first(where: { !missing.contains($0) }) {
-                repositories.insert(holder, at: 0)
-            }
-            missingBlobs.append(BlobTask(descriptor: task.descriptor, repositories: repositories))
+            let holders = held[task.descriptor.digest] ?? []
+            summary.blobsSkipped += holders.count
+            let lacking = task.repositories.filter { !holders.contains($0) }
+            guard !lacking.isEmpty else { continue }
+            missingBlobs.append(BlobTask(descriptor: task.descriptor, repositories: lacking, mountFrom: holders.first))
         }
-        var missingManifests: [MissingManifest] = []
-        for task in manifests {
-            let missing = try await MissingManifest.check(task, in: client, workers: workers)
-            summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (task.tag != nil && !missing.byTag ? 1 : 0)
-            if missing.byDigest || missing.byTag { missingManifests.append(missing) }
-        }
+        let missingManifests = try await MissingManifest.check(manifests, in: client, workers: workers, summary: &summary, progress: progress)
         return (missingBlobs, missingManifests)
     }
 
-    /// The lines of a dry run.
-    static func describe(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> [String] {
-        blobs.map { "blob \($0.descriptor.digest) (\(ByteCount.format($0.descriptor.size))) -> \($0.repositories.joined(separator: ", "))" }
-            + manifests.flatMap { missing -> [String] in
-                var lines: [String] = []
-                if missing.byDigest { lines.append("manifest \(registry)/\(missing.task.repository)@\(missing.task.descriptor.digest)") }
-                if missing.byTag, let tag = missing.task.tag {
-                    lines.append("tag \(registry)/\(missing.task.repository):\(tag) -> \(missing.task.descriptor.digest.short)")
-                }
-                return lines
+    /// What a dry run reports: the blobs, manifests and tags the registry lacks.
+    static func report(blobs: [BlobTask], manifests: [MissingManifest], registry: String) -> PushPlanReport {
+        var report = PushPlanReport(registry: registry)
+        report.blobs = blobs.map { .init(digest: $0.descriptor.digest.description, mediaType: $0.descriptor.mediaType, bytes: $0.descriptor.size,
+                                         repositories: $0.repositories, mountFrom: $0.mountFrom) }
+        for missing in manifests {
+            let descriptor = missing.task.descriptor
+            if missing.byDigest {
+                report.manifests.append(.init(repository: missing.task.repository, digest: descriptor.digest.description, mediaType: descriptor.mediaType, bytes: descriptor.size))
             }
+            if missing.byTag, let tag = missing.task.tag {
+                report.tags.append(.init(repository: missing.task.repository, tag: tag, digest: descriptor.digest.description))
+            }
+        }
+        return report
     }
 }
 
@@ -106,14 +114,22 @@ struct MissingManifest: Sendable {
     var byDigest: Bool
     var byTag: Bool
 
-    static func check(_ task: ManifestTask, in client: RegistryClient, workers: WorkerPool) async throws -> MissingManifest {
-        let byDigest = try await workers.run {
-            try client.manifestDigest(repository: task.repository, reference: task.descriptor.digest.description, mediaType: task.descriptor.mediaType)
-        } == nil
-        var byTag = false
-        if let tag = task.tag {
-            byTag = try await workers.run { try client.manifestDigest(repository: task.repository, reference: tag, mediaType: task.descriptor.mediaType) } != task.descriptor.digest
+    /// Which of `tasks` the registry lacks, by digest or tag; all checked at once. A tag that
+    /// already names the digest answers both questions in one HEAD.
+    static func check(_ tasks: [ManifestTask], in client: RegistryClient, workers: WorkerPool,
+                      summary: inout PushSummary, progress: TransferProgress = .silent) async throws -> [MissingManifest] {
+        let checked = try await workers.map(tasks) { task, _ -> MissingManifest in
+            defer { progress.blobDone() }
+            let mediaType = task.descriptor.mediaType
+            if let tag = task.tag, try client.manifestDigest(repository: task.repository, reference: tag, mediaType: mediaType) == task.descriptor.digest {
+                return MissingManifest(task: task, byDigest: false, byTag: false)
+            }
+            let byDigest = try client.manifestDigest(repository: task.repository, reference: task.descriptor.digest.description, mediaType: mediaType) == nil
+            return MissingManifest(task: task, byDigest: byDigest, byTag: task.tag != nil)
         }
-        return MissingManifest(task: task, byDigest: byDigest, byTag: byTag)
+        for missing in checked {
+            summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (missing.task.tag != nil && !missing.byTag ? 1 : 0)
+        }
+        return checked.filter { $0.byDigest || $0.byTag }
     }
 }

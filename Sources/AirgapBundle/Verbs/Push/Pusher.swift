@@ -3,9 +3,11 @@ import Manifests
 import OCILayout
 
 /// `airgap push`: the bundle into the internal registry with digests unchanged, the JARs into the
-/// chart. Named steps, one file each: plan (`PushPlan`), upload (`BlobUploader`), manifests
-/// (`ManifestStep`), chart (`ChartDirectoryWriter`, `LibsImageStep`), then the OpenShift mirror
-/// sets. Reads the tarball in place, opened once (`BundleReader`).
+/// chart. Named steps, one file each: plan (`PushPlan`), upload (`BlobUploader`) and manifests
+/// (`ManifestStep`) run concurrently, children first (`PushSchedule`), chart
+/// (`ChartDirectoryWriter`, `LibsImageStep`), then the OpenShift mirror sets. Every request goes
+/// through one `WorkerPool` of `--jobs` threads. Reads the tarball in place, opened once
+/// (`BundleReader`).
 ///
 /// Nothing is written anywhere (no repository, blob, file) before the bundle and its locks agreed
 /// field by field and every byte hashed to its name; a push that finds everything already there
@@ -24,10 +26,10 @@ public struct Pusher: Sendable {
     public func push(_ bundlePath: String, lock external: (lock: Lockfile, path: String)?, options: PushOptions) async throws -> PushSummary {
         // The graph, every document and every lock field, checked before anything else. Large
         // blobs are hashed below, before the first write.
-        let (bundle, _) = try await BundleVerifier(progress: TransferProgress(label: "read ", enabled: false))
+        let (bundle, _) = try await BundleVerifier(progress: progress)
             .open(bundlePath, lock: external, thorough: false, key: options.key)
         let naming = options.naming
-        var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [])
+        var summary = PushSummary(registry: naming.registry, dryRun: options.dryRun, verification: "graph", entries: [], plan: PushPlanReport(registry: naming.registry))
 
         // Names first, from the bundle alone: no request leaves before they are known to fit.
         try naming.checkSyntax()
@@ -47,13 +49,13 @@ public struct Pusher: Sendable {
         var plan = try PushPlan(bundle, naming: naming)
         try await ReferrersStep(client: client, workers: workers).adjust(&plan)
         summary.entries = plan.entries
-        let (missingBlobs, missingManifests) = try await plan.missing(in: client, workers: workers, summary: &summary)
+        let (missingBlobs, missingManifests) = try await plan.missing(in: client, workers: workers, summary: &summary, progress: progress)
         // Built before the first write (a bundle it cannot be built from stops the push with
         // nothing sent), but not for a dry run, which writes nothing, not even a temporary file.
         let libs = options.dryRun ? nil : try chart.flatMap { try LibsImageStep.prepare($0, bundle: bundle, entries: plan.entries, naming: naming) }
-        summary.plan = PushPlan.describe(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
-        if let chartOut { summary.plan.append(chartOut.plan) }
-        if let chart { summary.plan += chart.plan(prune: options.prune) }
+        summary.plan = PushPlan.report(blobs: missingBlobs, manifests: missingManifests, registry: naming.registry)
+        if let chartOut { summary.plan.files.append(chartOut.plan) }
+        if let chart { summary.plan.files += chart.plan(prune: options.prune) }
         summary.chartDirectory = chart?.directory
         let mirrorSetName = OpenShiftMirrors.setName(bundlePath: bundlePath, index: bundle.snapshot.indexFile)
 
@@ -66,17 +68,18 @@ public struct Pusher: Sendable {
         // Something will be written: every byte of the bundle must verify first, in place, on all
         // cores. (The registry checks each digest again as the blob arrives, so the tarball's
         // checksum file adds nothing here.)
-        try await bundle.verifyRemainingBlobs(progress: TransferProgress(label: "verify", enabled: progress.isEnabled))
+        try await bundle.verifyRemainingBlobs(progress: progress)
         summary.verification = "full"
 
-        let uploader = BlobUploader(client: client, workers: workers, chunkSize: options.chunkSize,
+        let uploader = BlobUploader(client: client, chunkSize: options.chunkSize,
                                     sessions: options.uploadState.map(UploadSessionStore.init), progress: progress)
-        try await uploader.upload(missingBlobs, source: { try bundle.source(for: $0) }, summary: &summary)
-        uploader.forgetSessions(for: plan.blobs)
-        try await ManifestStep(client: client, workers: workers).put(missingManifests, summary: &summary)
+        let schedule = PushSchedule(uploader: uploader, workers: workers)
+        try await schedule.run(blobs: missingBlobs, manifests: missingManifests, source: { try bundle.source(for: $0) }, summary: &summary)
+        uploader.forgetSessions(for: plan.blobs.flatMap { task in task.repositories.map { (digest: task.descriptor.digest, repository: $0) } })
 
         if let chart {
-            let pushed = try await libs?.push(with: uploader, client: client, summary: &summary)
+            progress.begin("chart", bytes: 0, subject: chart.directory)
+            let pushed = try await libs?.push(with: schedule, summary: &summary)
             let entries = summary.entries
             let result = try chartOut.map { output in
                 try output.write { staged in

@@ -10,29 +10,41 @@ struct ReferrersStep {
     var client: RegistryClient
     var workers: WorkerPool
 
+    /// Every referrers tag of the plan looked at at once; the plan changed in place.
     func adjust(_ plan: inout PushPlan) async throws {
         let client = self.client
-        for position in plan.manifests.indices {
-            let task = plan.manifests[position]
-            guard let tag = task.tag, let (subject, kind) = Cosign.parseTag(tag), kind == .referrers,
-                  case .index(let ours) = try ManifestDocument(decoding: task.data, mediaType: task.descriptor.mediaType) else { continue }
-            if try await workers.run({ try client.referrers(repository: task.repository, subject: subject) }) != nil {
-                plan.manifests[position].tag = nil
-                continue
-            }
-            let existing: FetchedManifest
-            do {
-                existing = try await workers.run { try client.manifest(repository: task.repository, reference: tag, displayName: "\(task.repository):\(tag)") }
-            } catch RegistryError.manifestUnknown {
-                continue
-            }
-            guard existing.digest != task.descriptor.digest, case .index(let theirs) = try existing.document() else { continue }
-            let ourDigests = Set(ours.manifests.map(\.digest))
-            let kept = theirs.manifests.filter { !ourDigests.contains($0.digest) }
-            guard !kept.isEmpty else { continue }
-            let merged = try JSONEncoder.canonical().encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: kept + ours.manifests))
-            plan.manifests[position].data = merged
-            plan.manifests[position].descriptor = Descriptor(mediaType: MediaType.ociIndex, digest: Digest.sha256(of: merged), size: Int64(merged.count))
+        let positions = plan.manifests.indices.filter { position in
+            guard let tag = plan.manifests[position].tag, let (_, kind) = Cosign.parseTag(tag) else { return false }
+            return kind == .referrers
         }
+        let tasks = positions.map { plan.manifests[$0] }
+        let adjusted = try await workers.map(tasks) { task, _ in try Self.adjusted(task, client: client) }
+        for (position, task) in zip(positions, adjusted) { plan.manifests[position] = task }
+    }
+
+    /// `task` (a referrers index under its fallback tag) as it should be put: untagged where the
+    /// registry has the referrers API, merged with what the tag holds where it has not.
+    private static func adjusted(_ task: ManifestTask, client: RegistryClient) throws -> ManifestTask {
+        guard let tag = task.tag, let (subject, _) = Cosign.parseTag(tag),
+              case .index(let ours) = try ManifestDocument(decoding: task.data, mediaType: task.descriptor.mediaType) else { return task }
+        var task = task
+        if try client.referrers(repository: task.repository, subject: subject) != nil {
+            task.tag = nil
+            return task
+        }
+        let existing: FetchedManifest
+        do {
+            existing = try client.manifest(repository: task.repository, reference: tag, displayName: "\(task.repository):\(tag)")
+        } catch RegistryError.manifestUnknown {
+            return task
+        }
+        guard existing.digest != task.descriptor.digest, case .index(let theirs) = try existing.document() else { return task }
+        let ourDigests = Set(ours.manifests.map(\.digest))
+        let kept = theirs.manifests.filter { !ourDigests.contains($0.digest) }
+        guard !kept.isEmpty else { return task }
+        let merged = try JSONEncoder.canonical().encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: kept + ours.manifests))
+        task.data = merged
+        task.descriptor = Descriptor(mediaType: MediaType.ociIndex, digest: Digest.sha256(of: merged), size: Int64(merged.count))
+        return task
     }
 }
