@@ -171,7 +171,8 @@ public final class PlacedTarFile: @unchecked Sendable {
         return (whole.finalize(), parts.digests)
     }
 
-    private func startWriteback(from start: Int64, to end: Int64) {
+    /// Asks the kernel to start writing `start..<end` to disk now, without waiting.
+    func startWriteback(from start: Int64, to end: Int64) {
         for (index, part) in file.parts.enumerated() {
             let low = max(start, file.starts[index]), high = min(end, file.starts[index] + file.partSizes[index])
             if low < high { part.startWriteback(offset: low - file.starts[index], count: high - low) }
@@ -201,6 +202,11 @@ public final class PlacedBlob {
     public let digest: Digest
     private let hasher = SHA256Hasher()
     public private(set) var bytesWritten: Int64 = 0
+    /// Written bytes are handed to the disk every `writebackInterval` as they arrive, not when
+    /// the read-behind hash reaches them: the final fsync then finds little left, however far
+    /// behind the hash runs.
+    static let writebackInterval: Int64 = 32 << 20
+    private var writebackFrom: Int64 = 0
 
     public init(file: PlacedTarFile, placed: TarLayout.Placed, digest: Digest) {
         self.file = file
@@ -215,12 +221,17 @@ public final class PlacedBlob {
         try file.write(bytes, at: placed.dataOffset + bytesWritten)
         hasher.update(bytes)
         bytesWritten += Int64(bytes.count)
+        if bytesWritten - writebackFrom >= Self.writebackInterval {
+            file.startWriteback(from: placed.dataOffset + writebackFrom, to: placed.dataOffset + bytesWritten)
+            writebackFrom = bytesWritten
+        }
     }
 
     /// Forgets what was written, for a server that restarts a download from byte 0.
     public func reset() throws {
         _ = hasher.finalize()
         bytesWritten = 0
+        writebackFrom = 0
     }
 
     public func finish() throws {
@@ -236,6 +247,7 @@ public final class PlacedBlob {
         if padding > 0 {
             try [UInt8](repeating: 0, count: padding).withUnsafeBytes { try file.write($0, at: placed.dataOffset + size) }
         }
+        file.startWriteback(from: placed.dataOffset + writebackFrom, to: placed.dataOffset + placed.paddedSize)
         file.markFilled(offset: placed.dataOffset, count: placed.paddedSize)
     }
 }
