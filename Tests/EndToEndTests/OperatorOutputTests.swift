@@ -166,6 +166,11 @@ final class OperatorOutputTests: XCTestCase {
             XCTAssertEqual(result.stdout, "", "\(arguments[0]) --quiet: nothing on stdout")
             XCTAssertEqual(result.stderr, "", "\(arguments[0]) --quiet: nothing on stderr")
         }
+        // Asked for by name, the document still comes; stderr stays silent.
+        let both = try airgap.run(["verify", bundle, "--quiet", "--json"])
+        XCTAssertEqual(both.status, 0, both.stderr)
+        XCTAssertEqual(both.stderr, "")
+        try assertValid(both.stdout, against: "verify")
         // Quiet, not idle: the work was done.
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file("again.tar")))
         XCTAssertTrue(registry.accessLog().contains("\"PUT /v2/library/flink/manifests/1.17.1"), "push --quiet pushed")

@@ -33,7 +33,7 @@ public struct ErrorReport: Encodable, Sendable {
     public struct Detail: Encodable, Sendable {
         public var message: String
         /// `usage`, `bundle`, `registry`, `spec`, `lock`, `artifact`, `signature`, `push`,
-        /// `audit`, `interrupted` or `failure`.
+        /// `audit` or `failure` (schemas/error.schema.json).
         public var kind: String
         public var exitCode: Int32
     }
