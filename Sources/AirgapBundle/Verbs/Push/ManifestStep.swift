@@ -26,17 +26,24 @@ struct ManifestStep: Sendable {
     /// names, and its subject (a referrer's `subject`, or the manifest a cosign or referrers
     /// fallback tag is about), so no registry sees a parent before its children.
     static func dependencies(of task: ManifestTask) -> [Digest] {
-        var digests: [Digest] = []
+        var digests = children(of: task)
         switch try? ManifestDocument(decoding: task.data, mediaType: task.descriptor.mediaType) {
-        case .some(.manifest(let manifest)):
-            digests += manifest.blobs.map(\.digest)
-            if let subject = manifest.subject { digests.append(subject.digest) }
-        case .some(.index(let index)):
-            digests += index.manifests.map(\.digest)
-            if let subject = index.subject { digests.append(subject.digest) }
+        case .some(.manifest(let manifest)): if let subject = manifest.subject { digests.append(subject.digest) }
+        case .some(.index(let index)): if let subject = index.subject { digests.append(subject.digest) }
         case .none: break
         }
         if let tag = task.tag, let (subject, _) = Cosign.parseTag(tag) { digests.append(subject) }
         return digests.filter { $0 != task.descriptor.digest }
+    }
+
+    /// What `task` names and a registry makes sure of before it stores it: the blobs of an
+    /// image manifest, the manifests of an index. (Not a subject: registries take referrers
+    /// whose subject they lack.)
+    static func children(of task: ManifestTask) -> [Digest] {
+        switch try? ManifestDocument(decoding: task.data, mediaType: task.descriptor.mediaType) {
+        case .some(.manifest(let manifest)): return manifest.blobs.map(\.digest)
+        case .some(.index(let index)): return index.manifests.map(\.digest)
+        case .none: return []
+        }
     }
 }

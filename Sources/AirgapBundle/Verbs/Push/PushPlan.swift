@@ -66,27 +66,79 @@ struct PushPlan {
     }
 
     /// What the registry lacks: blobs (with a repository that already holds the blob to mount
-    /// from) and manifests by digest and by tag. HEAD only, nothing is written; every check at
-    /// once under the pool's bound, the results in plan order.
+    /// from) and manifests by digest and by tag. HEAD only, nothing is written; each round of
+    /// checks at once under the pool's bound, the results in plan order.
+    ///
+    /// Manifests are asked for from the top down, and one the repository holds by digest vouches
+    /// for everything it names there (a registry stores a manifest only once its blobs and child
+    /// manifests are in): its subtree is not asked about again. crane trusts an index's existing
+    /// children the same way. So a push that finds everything there sends one HEAD per image.
     func missing(in client: RegistryClient, workers: WorkerPool, summary: inout PushSummary,
                  progress: TransferProgress = .silent) async throws -> (blobs: [BlobTask], manifests: [MissingManifest]) {
-        let pairs = blobs.flatMap { task in task.repositories.map { (digest: task.descriptor.digest, repository: $0) } }
-        progress.begin("check", bytes: 0, blobs: pairs.count + manifests.count, unit: "blobs and manifests", subject: client.endpoint.name)
+        let key = { (repository: String, digest: Digest) in "\(repository)@\(digest)" }
+        let positions = Dictionary(grouping: manifests.indices, by: { key(manifests[$0].repository, manifests[$0].descriptor.digest) })
+        let children = manifests.map { ManifestStep.children(of: $0) }
+        var vouched = Set<String>()
+        func vouch(_ position: Int) {
+            let repository = manifests[position].repository
+            for child in children[position] where vouched.insert(key(repository, child)).inserted {
+                for below in positions[key(repository, child)] ?? [] { vouch(below) }
+            }
+        }
+        var named = Set<String>()
+        for (position, task) in manifests.enumerated() {
+            for child in children[position] { named.insert(key(task.repository, child)) }
+        }
+        let possible = blobs.reduce(manifests.count) { $0 + $1.repositories.count }
+        // Every check that could be asked counts, so one vouched for is done without a request.
+        progress.begin("check", bytes: 0, blobs: possible, unit: "blobs and manifests", subject: client.endpoint.name)
+        var results: [Int: MissingManifest] = [:]
+        // Tops first (and anything tagged: a tag is asked about in its own right).
+        var frontier = manifests.indices.filter { !named.contains(key(manifests[$0].repository, manifests[$0].descriptor.digest)) || manifests[$0].tag != nil }
+        while !frontier.isEmpty {
+            let checked = try await workers.map(frontier.map { manifests[$0] }) { task, _ in
+                defer { progress.blobDone() }
+                return try MissingManifest.check(task, in: client)
+            }
+            for (position, result) in zip(frontier, checked) {
+                results[position] = result
+                if !result.byDigest { vouch(position) }
+            }
+            var next: [Int] = []
+            for position in frontier where results[position]?.byDigest == true {
+                let repository = manifests[position].repository
+                for child in children[position] where !vouched.contains(key(repository, child)) {
+                    for below in positions[key(repository, child)] ?? [] where results[below] == nil && !next.contains(below) { next.append(below) }
+                }
+            }
+            frontier = next
+        }
+        var missingManifests: [MissingManifest] = []
+        for (position, task) in manifests.enumerated() {
+            if results[position] == nil { progress.blobDone() }
+            let result = results[position] ?? MissingManifest(task: task, byDigest: false, byTag: false)
+            summary.manifestsSkipped += (result.byDigest ? 0 : 1) + (task.tag != nil && !result.byTag ? 1 : 0)
+            if result.byDigest || result.byTag { missingManifests.append(result) }
+        }
+
+        let pairs = blobs.flatMap { task in
+            task.repositories.filter { !vouched.contains(key($0, task.descriptor.digest)) }.map { (digest: task.descriptor.digest, repository: $0) }
+        }
+        for _ in pairs.count..<(possible - manifests.count) { progress.blobDone() }
         let present = try await workers.map(pairs) { pair, _ in
             defer { progress.blobDone() }
             return try client.blobExists(repository: pair.repository, digest: pair.digest)
         }
-        var held: [Digest: [String]] = [:]
-        for (pair, isPresent) in zip(pairs, present) where isPresent { held[pair.digest, default: []].append(pair.repository) }
+        var held: [Digest: Set<String>] = [:]
+        for (pair, isPresent) in zip(pairs, present) where isPresent { held[pair.digest, default: []].insert(pair.repository) }
         var missingBlobs: [BlobTask] = []
         for task in blobs {
-            let holders = held[task.descriptor.digest] ?? []
+            let holders = task.repositories.filter { held[task.descriptor.digest]?.contains($0) == true || vouched.contains(key($0, task.descriptor.digest)) }
             summary.blobsSkipped += holders.count
             let lacking = task.repositories.filter { !holders.contains($0) }
             guard !lacking.isEmpty else { continue }
             missingBlobs.append(BlobTask(descriptor: task.descriptor, repositories: lacking, mountFrom: holders.first))
         }
-        let missingManifests = try await MissingManifest.check(manifests, in: client, workers: workers, summary: &summary, progress: progress)
         return (missingBlobs, missingManifests)
     }
 
@@ -114,22 +166,27 @@ struct MissingManifest: Sendable {
     var byDigest: Bool
     var byTag: Bool
 
-    /// Which of `tasks` the registry lacks, by digest or tag; all checked at once. A tag that
-    /// already names the digest answers both questions in one HEAD.
+    /// Which of `tasks` the registry lacks, by digest or tag; all checked at once.
     static func check(_ tasks: [ManifestTask], in client: RegistryClient, workers: WorkerPool,
                       summary: inout PushSummary, progress: TransferProgress = .silent) async throws -> [MissingManifest] {
-        let checked = try await workers.map(tasks) { task, _ -> MissingManifest in
+        let checked = try await workers.map(tasks) { task, _ in
             defer { progress.blobDone() }
-            let mediaType = task.descriptor.mediaType
-            if let tag = task.tag, try client.manifestDigest(repository: task.repository, reference: tag, mediaType: mediaType) == task.descriptor.digest {
-                return MissingManifest(task: task, byDigest: false, byTag: false)
-            }
-            let byDigest = try client.manifestDigest(repository: task.repository, reference: task.descriptor.digest.description, mediaType: mediaType) == nil
-            return MissingManifest(task: task, byDigest: byDigest, byTag: task.tag != nil)
+            return try check(task, in: client)
         }
         for missing in checked {
             summary.manifestsSkipped += (missing.byDigest ? 0 : 1) + (missing.task.tag != nil && !missing.byTag ? 1 : 0)
         }
         return checked.filter { $0.byDigest || $0.byTag }
+    }
+
+    /// Whether the registry lacks `task` by digest or tag. A tag that already names the digest
+    /// answers both questions in one HEAD.
+    static func check(_ task: ManifestTask, in client: RegistryClient) throws -> MissingManifest {
+        let mediaType = task.descriptor.mediaType
+        if let tag = task.tag, try client.manifestDigest(repository: task.repository, reference: tag, mediaType: mediaType) == task.descriptor.digest {
+            return MissingManifest(task: task, byDigest: false, byTag: false)
+        }
+        let byDigest = try client.manifestDigest(repository: task.repository, reference: task.descriptor.digest.description, mediaType: mediaType) == nil
+        return MissingManifest(task: task, byDigest: byDigest, byTag: task.tag != nil)
     }
 }
