@@ -4,10 +4,33 @@
 # HTTP with .sha1/.sha512 files, the chart of charts/flink-cdc; then lock, pack, verify, inspect
 # on the "connected" side, and push (into an "internal" registry with TLS and a password) and
 # audit on the "enclave" side. Everything lives under ${DEMO_DIR:-./demo-work}; servers stop at exit.
+#
+#   scripts/demo.sh [--keep]
+#   AIRGAP_BIN=/path/to/airgap scripts/demo.sh     use that binary: no dependency install, no build
+#
+# --keep leaves the registries and the Maven server running after the demo and prints how to
+# reach them (URLs, credentials, CA file) and the one command that stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-source scripts/lib/build.sh
+keep=false
+for argument in "$@"; do
+  case $argument in
+    --keep) keep=true ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown argument $argument (known: --keep)" >&2; exit 2 ;;
+  esac
+done
+if [ -n "${AIRGAP_BIN:-}" ]; then
+  [ -x "$AIRGAP_BIN" ] || { echo "demo.sh: AIRGAP_BIN=$AIRGAP_BIN is not an executable file" >&2; exit 2; }
+  airgap=$(cd "$(dirname "$AIRGAP_BIN")" && pwd)/$(basename "$AIRGAP_BIN")
+  # No install either: say what is missing instead of failing half-way.
+  for tool in docker-registry skopeo htpasswd openssl python3; do
+    command -v "$tool" >/dev/null || { echo "demo.sh: $tool is not installed; run scripts/install-deps.sh once" >&2; exit 1; }
+  done
+else
+  source scripts/lib/build.sh
+fi
 
 work=${DEMO_DIR:-$root/demo-work}
 rm -rf "$work" && mkdir -p "$work"
@@ -100,3 +123,29 @@ echo "== airgap audit: the lock inside the bundle against the bundle, the chart 
 "$airgap" audit --bundle "$work/bundle.tar" --chart-dir "$work/deploy/flink-cdc" \
   --registry "$internal" --prefix flink --flatten --authfile "$work/internal/auth.json" --ca-file "$work/internal/ca.crt"
 echo "demo done: $work"
+
+if $keep; then
+  # Hand the servers over: no trap stops them, a script in the work folder does.
+  trap - EXIT
+  cat > "$work/stop.sh" <<STOP
+#!/usr/bin/env bash
+# Stops the servers scripts/demo.sh --keep left running (by their process ids).
+for pid in $REGISTRY_PIDS; do kill \$pid 2>/dev/null || true; done
+for pid in $REGISTRY_PIDS; do while kill -0 \$pid 2>/dev/null; do sleep 0.1; done; done
+echo "demo servers stopped"
+STOP
+  chmod +x "$work/stop.sh"
+  cat <<EOF
+
+== the demo's servers are still running (--keep)
+  upstream registry (plain HTTP, no login):  127.0.0.1:$port
+      skopeo list-tags --tls-verify=false docker://127.0.0.1:$port/library/flink
+  internal registry (TLS + htpasswd):         $internal
+      user: operator   password: demo-password   CA: $work/internal/ca.crt   auth file: $work/internal/auth.json
+      skopeo list-tags --cert-dir $work/internal --creds operator:demo-password docker://$internal/flink/library-flink
+      $airgap audit --bundle $work/bundle.tar --registry $internal --prefix flink --flatten --authfile $work/internal/auth.json --ca-file $work/internal/ca.crt
+  Maven repository (HTTP):                    http://127.0.0.1:$maven_port
+  logs: $work/upstream/registry.log $work/internal/registry.log $work/maven.log
+  stop them: $work/stop.sh
+EOF
+fi

@@ -15,5 +15,10 @@ started=$SECONDS
 scripts/build-flink-image.sh >/dev/null
 echo "test.sh: Flink test image ready in $((SECONDS - started)) s" >&2
 export AIRGAP_RUNTIME_TESTS=1
+# Every airgap run's stderr is kept (Tests/AirgapTestSupport/Command.swift), so that after the
+# suite ErrorAdviceTests can check each flag an error suggests against the command that printed it.
+records=$(mktemp -d "${TMPDIR:-/tmp}/airgap-stderr.XXXXXX")
+trap 'rm -rf "$records"' EXIT
 # XCTest only: the Swift Testing runner would print a second summary with 0 tests.
-swift test --disable-swift-testing
+AIRGAP_STDERR_RECORDS="$records" swift test --disable-swift-testing
+AIRGAP_CHECK_STDERR_RECORDS="$records" swift test --skip-build --disable-swift-testing --filter ErrorAdviceTests

@@ -65,7 +65,7 @@ public enum ManifestDocument: Sendable {
         struct Probe: Decodable { var mediaType: String?; var manifests: [Descriptor]?; var schemaVersion: Int? }
         let probe: Probe
         do { probe = try decoder.decode(Probe.self, from: data) } catch {
-            throw ManifestError.malformedDocument("not a JSON manifest (\(error.localizedDescription))")
+            throw ManifestError.malformedDocument("not a JSON manifest (\(JSONErrorText.describe(error)))")
         }
         guard probe.schemaVersion == 2 else {
             throw ManifestError.malformedDocument("schemaVersion \(probe.schemaVersion.map(String.init) ?? "missing"), only 2 is supported")
@@ -82,19 +82,7 @@ public enum ManifestDocument: Sendable {
                 self = .manifest(try decoder.decode(ImageManifest.self, from: data))
             }
         } catch let error as DecodingError {
-            throw ManifestError.malformedDocument(Self.explain(error))
-        }
-    }
-
-    private static func explain(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing \"\(key.stringValue)\" at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "\(path.isEmpty ? "document" : path): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
+            throw ManifestError.malformedDocument(JSONErrorText.describe(error))
         }
     }
 

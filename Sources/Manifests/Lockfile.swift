@@ -31,7 +31,8 @@ public struct Lockfile: Codable, Equatable, Sendable {
 
     public static func decode(_ data: Data, path: String) throws -> Lockfile {
         do { return try JSONDecoder().decode(Lockfile.self, from: data) } catch {
-            throw ManifestError.malformedDocument("\(path) is not an airgap lockfile (\(error))")
+            let (location, detail) = JSONErrorText.locate(error, in: data, source: path)
+            throw ManifestError.malformedLock(location: location, detail: detail)
         }
     }
 

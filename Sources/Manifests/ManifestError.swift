@@ -5,6 +5,8 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
     case invalidPlatform(String)
     case unsupportedMediaType(String)
     case malformedDocument(String)
+    /// A lockfile that is not JSON or not the lock's shape: where (`FILE:LINE:COLUMN`) and what.
+    case malformedLock(location: String, detail: String)
     case nestedTooDeep(String, limit: Int)
 
     public var description: String {
@@ -19,6 +21,8 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
             return "unsupported media type \"\(type)\""
         case .malformedDocument(let reason):
             return "malformed manifest: \(reason)"
+        case .malformedLock(let location, let detail):
+            return "\(location): not an airgap lockfile (\(detail)); write it again with `airgap lock`"
         case .nestedTooDeep(let digest, let limit):
             return "\(digest): image indexes nested more than \(limit) deep; no real image needs that, refusing it"
         }

@@ -11,7 +11,11 @@ public struct LayoutDefect: Error, CustomStringConvertible, Sendable {
         self.problem = problem
     }
 
-    public var description: String { "\(entry): \(problem)" }
+    /// The entry once: a problem that already starts with it (an inner error naming the same
+    /// file) is not prefixed again.
+    public var description: String {
+        problem.hasPrefix("\(entry):") || problem.hasPrefix("\(entry) ") ? problem : "\(entry): \(problem)"
+    }
 }
 
 /// A bundle as seen in one streaming pass: every blob's true digest and size, and the bytes of

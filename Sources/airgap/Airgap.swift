@@ -9,7 +9,13 @@ struct Airgap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airgap",
         abstract: "Carry a Flink CDC deployment into an air-gapped cluster as one verified OCI-layout tarball.",
-        discussion: "Exit codes: 0 success, 1 failure (bad bundle, registry or spec error), 2 usage error.",
+        discussion: HelpText.discussion(
+            "Exit codes: 0 success, 1 failure (bad bundle, registry or spec error), 2 usage error. `airgap help COMMAND` shows each command's options and examples; `man airgap` once the man page is installed (see README).",
+            examples: [
+                ("Connected side: pin, then pack", "airgap lock --spec airgap.yaml && airgap pack --spec airgap.yaml -o bundle.tar"),
+                ("Enclave side: check, push, audit", "airgap verify bundle.tar && airgap push bundle.tar --registry registry.internal:5000 --ca-file ca.crt --chart-out deploy"),
+                ("Shell completion (bash; zsh and fish likewise)", "airgap --generate-completion-script bash > /etc/bash_completion.d/airgap"),
+            ]),
         version: BuildInfo.versionLine,
         subcommands: [Lock.self, Pack.self, Verify.self, Inspect.self, Push.self, Extract.self, Audit.self]
     )

@@ -5,7 +5,13 @@ import Foundation
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the lock, and a bundle, chart and registry against it and against Flink; exit non-zero on findings.",
-        discussion: "Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 the audit itself could not run. --json prints the report sorted, for pipelines.")
+        discussion: HelpText.discussion(
+            "Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 the audit itself could not run. --json prints the report sorted, for pipelines.",
+            examples: [
+                ("The lock inside the bundle against the bundle, the chart and the registry", "airgap audit --bundle bundle.tar --chart-dir deploy/flink-cdc --registry registry.internal:5000 --ca-file ca.crt"),
+                ("Only the lock and the spec, failing on warnings too", "airgap audit --lock bundle.lock --spec airgap.yaml --fail-on warning"),
+                ("In a pipeline", "airgap audit --bundle bundle.tar --json > audit.json"),
+            ]))
 
     enum Threshold: String, ExpressibleByArgument, CaseIterable { case error, warning }
 
@@ -33,47 +39,23 @@ struct Audit: AsyncParsableCommand {
     @Option(name: .customLong("fail-on"), help: "Lowest severity that fails the audit.")
     var failOn: Threshold = .error
 
-    @Option(help: ArgumentHelp("Credentials file for --registry.", valueName: "FILE"))
-    var authfile: String?
-
-    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust these CA certificates for --registry.", valueName: "FILE"))
-    var caFiles: [String] = []
-
-    @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to --registry.")
-    var plainHTTP = false
-
-    @Option(help: "User name for --registry; the password (or token: oc whoami -t) comes from --password-stdin.")
-    var username: String?
-
-    @Flag(name: .customLong("password-stdin"), help: "Read the --registry password from standard input.")
-    var passwordStdin = false
-
-    func validate() throws {
-        guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
-    }
+    @OptionGroup var registryOptions: RegistryOptions
 
     @OptionGroup var outputOptions: OutputOptions
 
-    @OptionGroup var transfer: TransferOptions
-
     func run() async throws {
         var request = AuditRequest(lockPath: lock, specPath: spec, bundlePath: bundle, chartDirectory: chartDirectory)
-        if let registry {
-            let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
-            var credentials = CredentialStore.standard(authFile: authfile)
-            if let username {
-                let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .newlines)
-                credentials.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
-            }
-            request.registry = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: TLSTrust(caFiles: caFiles), log: outputOptions.log),
-                                              credentials: credentials)
-            request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
-        }
         let report: AuditReport
         let progress = outputOptions.reporter(for: "audit")
         defer { progress.stop() }
-        progress.begin("checks", bytes: 0)
-        do { report = try await Auditor().audit(request) } catch {
+        do {
+            if let registry {
+                request.registry = try registryOptions.client(for: registry, debug: outputOptions.debug, log: outputOptions.log)
+                request.naming = RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten)
+            }
+            progress.begin("checks", bytes: 0)
+            do { report = try await Auditor().audit(request) } catch { throw UnreachableUpstream.wrap(error, entry: "--registry \(registry ?? "")", via: nil) }
+        } catch {
             throw CommandFailure(message: "audit could not run: \(error)", kind: "audit", exitCode: 2)
         }
         progress.complete()

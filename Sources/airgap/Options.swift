@@ -4,42 +4,101 @@ import Foundation
 import Manifests
 import OCILayout
 
-/// How to reach registries: the same flags skopeo users know, where there is one.
+/// How to reach registries: one group on every command that talks to one (lock, pack, push,
+/// audit), with skopeo's words where skopeo has one (`--authfile`, `--cert-dir`,
+/// `--tls-verify=false`), so the vocabularies cannot drift apart again. Old spellings stay as
+/// hidden aliases: scripts written against them keep working.
 struct RegistryOptions: ParsableArguments {
-    @Option(name: .customLong("mirror"), help: ArgumentHelp("Fetch REGISTRY's images from URL instead (REGISTRY=URL); the bundle still names REGISTRY.", valueName: "REGISTRY=URL"))
-    var mirrors: [String] = []
-
-    @Option(name: .customLong("insecure-registry"), help: ArgumentHelp("Speak plain HTTP to this registry.", valueName: "HOST[:PORT]"))
-    var insecureRegistries: [String] = []
-
-    @Option(help: ArgumentHelp("Credentials file (containers auth.json or docker config.json), searched before the standard ones.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Credentials file (containers auth.json or docker config.json), searched before the standard ones; it must exist.", valueName: "FILE"))
     var authfile: String?
 
-    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust the CA certificates in this PEM file.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("User name for the registry; the password (or a token: oc whoami -t) comes from --password-stdin. lock and pack use it only when the spec's images come from one registry.", valueName: "USER"))
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the password for --username from standard input.")
+    var passwordStdin = false
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust the CA certificates in this PEM file (repeatable).", valueName: "FILE"))
     var caFiles: [String] = []
 
-    @Option(name: .customLong("certs-dir"), help: ArgumentHelp("Look for HOST[:PORT]/*.crt CA files here instead of /etc/containers/certs.d, ~/.config/containers/certs.d and /etc/docker/certs.d.", valueName: "DIR"))
-    var certsDirectories: [String] = []
+    @Option(name: .customLong("cert-dir"), help: ArgumentHelp("Use DIR's *.crt as CAs and its NAME.cert/NAME.key as client certificate, as skopeo does; HOST[:PORT]/ folders inside it (the certs.d layout) apply to that host. Replaces /etc/containers/certs.d, ~/.config/containers/certs.d and /etc/docker/certs.d.", valueName: "DIR"))
+    var certDirectories: [String] = []
+
+    @Option(name: .customLong("certs-dir"), help: .hidden)
+    var certsDirectoriesAlias: [String] = []
+
+    @Option(name: .customLong("tls-verify"), help: ArgumentHelp("--tls-verify=false: do not check registries' TLS certificates (still TLS; for plain HTTP use --plain-http).", valueName: "BOOL"))
+    var tlsVerify = true
+
+    @Flag(name: .customLong("insecure"), help: .hidden)
+    var insecureAlias = false
+
+    @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to the registry (push, audit: --registry; lock, pack: every registry of the spec; an http:// mirror is plain HTTP anyway).")
+    var plainHTTP = false
+
+    @Option(name: .customLong("insecure-registry"), help: ArgumentHelp("Speak plain HTTP to this registry only (repeatable).", valueName: "HOST[:PORT]"))
+    var insecureRegistries: [String] = []
 
     @OptionGroup var transfer: TransferOptions
 
     func validate() throws {
-        for mirror in mirrors {
-            do {
-                let (_, url) = try RegistryHosts.parseMirror(mirror)
-                if url.hasUserInfo { throw ValidationError("--mirror: " + BundleSpec.userInfoFix(url, credentials: "in an auth file (`podman login`, --authfile)")) }
-            } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
-        }
+        guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
     }
 
-    func pool(specMirrors: [String: URL], log: @escaping @Sendable (String) -> Void) throws -> RegistryPool {
-        var hosts = RegistryHosts(mirrors: specMirrors, insecure: Set(insecureRegistries))
-        for mirror in mirrors {
-            let (registry, url) = try RegistryHosts.parseMirror(mirror)
-            hosts.mirrors[registry] = url
+    var trust: TLSTrust {
+        let directories = certDirectories + certsDirectoriesAlias
+        return TLSTrust(caFiles: caFiles, certsRoots: directories.isEmpty ? TLSTrust.defaultCertsRoots : [],
+                        certDirectories: directories, skipVerification: !tlsVerify || insecureAlias)
+    }
+
+    func stack(debug: Bool, log: @escaping @Sendable (String) -> Void) -> TransportStack {
+        var trace: (@Sendable (String) -> Void)?
+        if debug {
+            // Straight to stderr: asking for --debug overrides --quiet's silence.
+            trace = { @Sendable (line: String) -> Void in logToStderr("debug: " + line) }
         }
-        let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories)
-        return RegistryPool(hosts: hosts, stack: transfer.stack(trust: trust, log: log), credentials: CredentialStore.standard(authFile: authfile))
+        return transfer.stack(trust: trust, log: log, trace: trace)
+    }
+
+    /// The files the operator named, checked before any request; the password read once.
+    private func credentials(for registries: [String]) throws -> CredentialStore {
+        if let authfile { try CredentialStore.checkNamedAuthFile(authfile) }
+        try trust.checkNamedFiles()
+        var store = CredentialStore.standard(authFile: authfile)
+        if let username {
+            let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .newlines)
+            for registry in registries {
+                store.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
+            }
+        }
+        return store
+    }
+
+    /// The client for the one registry push and audit talk to.
+    func client(for registry: String, debug: Bool, log: @escaping @Sendable (String) -> Void) throws -> RegistryClient {
+        let hosts = RegistryHosts(insecure: Set(insecureRegistries + (plainHTTP ? [registry] : [])))
+        return RegistryClient(endpoint: hosts.endpoint(for: registry), stack: stack(debug: debug, log: log),
+                              credentials: try credentials(for: [registry]))
+    }
+
+    /// The clients lock and pack pull through: one per registry the spec names, mirrors applied.
+    func pool(registries: Set<String>, mirrors: [String: URL], debug: Bool, log: @escaping @Sendable (String) -> Void) throws -> RegistryPool {
+        if username != nil, registries.count > 1 {
+            throw ValidationError("--username: the spec's images come from \(registries.sorted().joined(separator: ", ")); one password cannot go to all of them: put each registry's credentials in an auth file (--authfile)")
+        }
+        let hosts = RegistryHosts(mirrors: mirrors, insecure: Set(insecureRegistries + (plainHTTP ? registries : [])))
+        // Credentials are looked up by what is contacted: a mirror's host, when there is one.
+        let contacted = registries.map { hosts.endpoint(for: $0).credentialKey }
+        return RegistryPool(hosts: hosts, stack: stack(debug: debug, log: log), credentials: try credentials(for: contacted))
+    }
+
+    /// These options as flags for another airgap command (push prints the audit to run next).
+    var arguments: [String] {
+        var words = caFiles.flatMap { ["--ca-file", $0] } + (certDirectories + certsDirectoriesAlias).flatMap { ["--cert-dir", $0] }
+        words += (authfile.map { ["--authfile", $0] } ?? []) + (plainHTTP ? ["--plain-http"] : [])
+        words += insecureRegistries.flatMap { ["--insecure-registry", $0] } + (tlsVerify && !insecureAlias ? [] : ["--tls-verify=false"])
+        words += username.map { ["--username", $0, "--password-stdin"] } ?? []
+        return words
     }
 }
 
@@ -56,8 +115,8 @@ struct TransferOptions: ParsableArguments {
         guard timeout >= 1, timeout.isFinite else { throw ValidationError("--timeout must be at least 1 second") }
     }
 
-    func stack(trust: TLSTrust, log: @escaping @Sendable (String) -> Void) -> TransportStack {
-        TransportStack(trust: trust, limits: TransferLimits(timeout: timeout), retry: RetryPolicy(attempts: retryTimes), onRetry: log)
+    func stack(trust: TLSTrust, log: @escaping @Sendable (String) -> Void, trace: (@Sendable (String) -> Void)?) -> TransportStack {
+        TransportStack(trust: trust, limits: TransferLimits(timeout: timeout), retry: RetryPolicy(attempts: retryTimes), onRetry: log, trace: trace)
     }
 }
 
@@ -84,12 +143,21 @@ struct ResolveOptions: ParsableArguments {
     @Option(name: .customLong("verify-key"), help: ArgumentHelp("Accept an image only when a cosign signature over its digest verifies with this PEM public key (ECDSA P-256, RSA, Ed25519); for every image, as well as images[].verify.key.", valueName: "FILE"))
     var verifyKey: String?
 
+    @Option(name: .customLong("mirror"), help: ArgumentHelp("Fetch REGISTRY's images from URL instead (REGISTRY=URL); the bundle still names REGISTRY.", valueName: "REGISTRY=URL"))
+    var mirrors: [String] = []
+
     @OptionGroup var registry: RegistryOptions
     @OptionGroup var jobs: JobsOptions
 
     var lockPath: String { lock ?? LockfileStore.defaultPath(forSpec: spec) }
 
     func validate() throws {
+        for mirror in mirrors {
+            do {
+                let (_, url) = try RegistryHosts.parseMirror(mirror)
+                if url.hasUserInfo { throw ValidationError("--mirror: " + BundleSpec.userInfoFix(url, credentials: "in an auth file (`podman login`, --authfile)")) }
+            } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
+        }
         guard let mavenRepository else { return }
         guard let url = URL(string: mavenRepository), url.host != nil, url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--maven-repo \(URL(string: mavenRepository)?.withoutUserInfo.absoluteString ?? "<url>"): expected an http(s) URL")
@@ -100,9 +168,14 @@ struct ResolveOptions: ParsableArguments {
     }
 
     /// The spec and a resolver wired with these options.
-    func resolver(log: @escaping @Sendable (String) -> Void) throws -> (BundleSpec, BundleResolver) {
+    func resolver(debug: Bool, log: @escaping @Sendable (String) -> Void) throws -> (BundleSpec, BundleResolver) {
         let bundleSpec = try BundleSpec.load(path: spec)
-        let pool = try registry.pool(specMirrors: bundleSpec.mirrors, log: log)
+        var mirrorURLs = bundleSpec.mirrors
+        for mirror in mirrors {
+            let (name, url) = try RegistryHosts.parseMirror(mirror)
+            mirrorURLs[name] = url
+        }
+        let pool = try registry.pool(registries: bundleSpec.registries, mirrors: mirrorURLs, debug: debug, log: log)
         let store = try BlobStore(root: cache ?? Self.defaultCache())
         var resolver = BundleResolver(pool: pool, cache: store, mavenRepository: mavenRepository.flatMap(URL.init(string:)),
                                       allowUnverified: allowUnverified, log: log)
@@ -146,7 +219,7 @@ struct OutputOptions: ParsableArguments {
     var quiet = false
 
     /// `-v` as well, as skopeo and oras spell it: the word users try first when a registry misbehaves.
-    @Flag(name: [.customLong("debug"), .customShort("v")], help: "Print each HTTP request on stderr: method, URL (no user info, no query), status, bytes, time and retry decisions; never credentials or tokens.")
+    @Flag(name: [.customLong("debug"), .customShort("v")], help: "Print each HTTP request on stderr: method, URL (no user info, no secret query values), status, bytes, time, and retry decisions; never headers, credentials or tokens.")
     var debug = false
 
     @Option(help: ArgumentHelp("Progress on stderr: auto (tty on a terminal, plain lines otherwise, none with --json), tty (one line redrawn), plain (a line every 10 s or 10 %, then a summary), none.", valueName: "auto|tty|plain|none"))

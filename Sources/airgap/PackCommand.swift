@@ -7,7 +7,14 @@ import OCILayout
 struct Lock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Resolve the spec to exact digests and write the lockfile (manifests, JARs and charts; no image layers).",
-        discussion: "The lock is written whole or not at all. Run it again to accept upstream changes.")
+        discussion: HelpText.discussion(
+            "The lock is written whole or not at all. Run it again to accept upstream changes.",
+            examples: [
+                ("Pin airgap.yaml into bundle.lock beside it", "airgap lock --spec airgap.yaml"),
+                ("Through a registry mirror, trusting its CA", "airgap lock --mirror docker.io=https://mirror.example:5000 --ca-file mirror-ca.crt"),
+                ("Where some upstreams are out of reach: record them as unresolved", "airgap lock --allow-unresolved"),
+                ("Show every request made (method, URL, status, bytes, time)", "airgap lock --debug"),
+            ]))
 
     @OptionGroup var options: ResolveOptions
     @OptionGroup var outputOptions: OutputOptions
@@ -16,7 +23,8 @@ struct Lock: AsyncParsableCommand {
     var allowUnresolved = false
 
     func run() async throws {
-        var (spec, resolver) = try options.resolver(log: outputOptions.log)
+        try OutputPath.checkWritable(options.lockPath, option: "--lock")
+        var (spec, resolver) = try options.resolver(debug: outputOptions.debug, log: outputOptions.log)
         resolver.allowUnresolved = allowUnresolved
         // Resolving reports no bytes, but a long one still says, every 10 s off a terminal, that it runs.
         let progress = outputOptions.reporter(for: "lock")
@@ -36,10 +44,15 @@ struct Lock: AsyncParsableCommand {
 struct Pack: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the spec's images, JARs and chart into one OCI-layout tarball, pinned by the lock.",
-        discussion: """
+        discussion: HelpText.discussion("""
         With no lock, one is written first. With a lock, what upstream serves must still match it, or pack refuses. \
         The tarball is written under a temporary name and renamed when complete; <output>.sha256 is written beside it.
-        """)
+        """, examples: [
+            ("Pack what the lock pins into bundle.tar (and bundle.tar.sha256)", "airgap pack --spec airgap.yaml -o bundle.tar"),
+            ("Parts of at most 4 GiB each, for FAT32 media", "airgap pack -o bundle.tar --max-part-size 4G"),
+            ("Sign the bundle's lock; the enclave checks it with verify --key", "airgap pack -o bundle.tar --sign-key signing.pem"),
+            ("Upstream behind a registry that needs a login and its own CA", "airgap pack -o bundle.tar --authfile auth.json --cert-dir /etc/containers/certs.d/quay.example"),
+        ]))
 
     @Option(name: .shortAndLong, help: "The tarball to write.")
     var output = "bundle.tar"
@@ -65,7 +78,7 @@ struct Pack: AsyncParsableCommand {
     func run() async throws {
         // The key is checked before anything is downloaded.
         let key = try signKey.map(SigningKey.init(path:))
-        let (spec, resolver) = try options.resolver(log: outputOptions.log)
+        let (spec, resolver) = try options.resolver(debug: outputOptions.debug, log: outputOptions.log)
         let progress = outputOptions.reporter(for: "pack")
         defer { progress.stop() }
         var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)

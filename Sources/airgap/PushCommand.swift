@@ -7,10 +7,15 @@ import OCILayout
 struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a bundle, then push its images, JARs and chart to the internal registry with digests unchanged.",
-        discussion: """
+        discussion: HelpText.discussion("""
         Nothing is written (to the registry or the chart) before the whole bundle verifies. What the registry \
         already holds is not sent again, so a push killed at any point completes when run again.
-        """)
+        """, examples: [
+            ("Push into a registry with its own CA, logged in with podman login", "airgap push bundle.tar --registry registry.internal:5000 --ca-file ca.crt"),
+            ("OpenShift's internal registry: a token as password, one project, flat names, the chart filled for it", "oc whoami -t | airgap push bundle.tar --registry default-route-openshift-image-registry.apps.example --username $(oc whoami) --password-stdin --prefix flink --flatten --pull-registry image-registry.openshift-image-registry.svc:5000/flink --chart-out deploy"),
+            ("See what would be sent, write nothing", "airgap push bundle.tar --registry registry.internal:5000 --dry-run"),
+            ("A registry on plain HTTP, with every request shown", "airgap push bundle.tar --registry 127.0.0.1:5000 --plain-http --debug"),
+        ]))
 
     @Argument(help: "The bundle tarball.")
     var bundle: String
@@ -56,28 +61,7 @@ struct Push: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print what would be sent, skipped and written; write nothing.")
     var dryRun = false
 
-    @Option(help: ArgumentHelp("Credentials file (containers auth.json or docker config.json).", valueName: "FILE"))
-    var authfile: String?
-
-    @Option(help: "User name for the registry; the password comes from --password-stdin.")
-    var username: String?
-
-    @Flag(name: .customLong("password-stdin"), help: "Read the registry password from standard input.")
-    var passwordStdin = false
-
-    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust the CA certificates in this PEM file.", valueName: "FILE"))
-    var caFiles: [String] = []
-
-    @Option(name: .customLong("certs-dir"), help: ArgumentHelp("Look for HOST[:PORT]/*.crt here instead of the containers certs.d folders.", valueName: "DIR"))
-    var certsDirectories: [String] = []
-
-    @Flag(help: "Do not check the registry's TLS certificate.")
-    var insecure = false
-
-    @Flag(name: .customLong("plain-http"), help: "Speak plain HTTP to the registry.")
-    var plainHTTP = false
-
-    @OptionGroup var transfer: TransferOptions
+    @OptionGroup var registryOptions: RegistryOptions
 
     @Option(help: ArgumentHelp("Refuse, before any write, a bundle whose airgap/bundle.lock.sig does not verify with this PEM public key.", valueName: "PUB.pem"))
     var key: String?
@@ -86,7 +70,6 @@ struct Push: AsyncParsableCommand {
 
     func validate() throws {
         guard !registry.contains("/"), !registry.isEmpty else { throw ValidationError("--registry takes HOST[:PORT]; put a path in --prefix") }
-        guard (username == nil) == !passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
         guard chunkSize >= 4096 else { throw ValidationError("--chunk-size must be at least 4096 bytes") }
         guard chartDirectory == nil || chartOut == nil else { throw ValidationError("--chart-dir and --chart-out exclude each other: fill a chart you have, or unpack the bundle's") }
         guard !prune || chartDirectory != nil else { throw ValidationError("--prune works with --chart-dir (--chart-out replaces the chart folder whole)") }
@@ -100,17 +83,7 @@ struct Push: AsyncParsableCommand {
     var naming: RepositoryNaming { RepositoryNaming(registry: registry, prefix: prefix, flatten: flatten, pullRegistry: pullRegistry) }
 
     func run() async throws {
-        var credentials = CredentialStore.standard(authFile: authfile)
-        if let username {
-            let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                .trimmingCharacters(in: .newlines)
-            credentials.explicit[registry] = RegistryCredential(secret: .password(username: username, password: password), source: "--username/--password-stdin")
-        }
-        let trust = TLSTrust(caFiles: caFiles, certsRoots: certsDirectories.isEmpty ? TLSTrust.defaultCertsRoots : certsDirectories,
-                             skipVerification: insecure)
-        let hosts = RegistryHosts(insecure: plainHTTP ? [registry] : [])
-        let client = RegistryClient(endpoint: hosts.endpoint(for: registry), stack: transfer.stack(trust: trust, log: outputOptions.log),
-                                    credentials: credentials)
+        let client = try registryOptions.client(for: registry, debug: outputOptions.debug, log: outputOptions.log)
         var external: (lock: Lockfile, path: String)?
         if let lock {
             guard let (parsed, _) = try LockfileStore.load(lock) else { throw LayoutDefect(entry: lock, problem: "no such lockfile") }
@@ -128,8 +101,12 @@ struct Push: AsyncParsableCommand {
         let started = Date()
         let progress = outputOptions.reporter(for: "push")
         defer { progress.stop() }
-        let summary = try await Pusher(client: client, progress: progress, log: outputOptions.log)
-            .push(bundle, lock: external, options: options)
+        let summary: PushSummary
+        do {
+            summary = try await Pusher(client: client, progress: progress, log: outputOptions.log).push(bundle, lock: external, options: options)
+        } catch {
+            throw UnreachableUpstream.wrap(error, entry: "--registry \(registry)", via: nil)
+        }
         progress.complete()
         if outputOptions.json { return try outputOptions.printJSON(summary) }
         if dryRun {
@@ -161,8 +138,7 @@ struct Push: AsyncParsableCommand {
         var audit = ["airgap", "audit", "--bundle", bundle] + (lock.map { ["--lock", $0] } ?? [])
         if let chart = summary.chartDirectory { audit += ["--chart-dir", chart] }
         audit += ["--registry", registry] + (prefix.isEmpty ? [] : ["--prefix", prefix]) + (flatten ? ["--flatten"] : [])
-        audit += caFiles.flatMap { ["--ca-file", $0] } + (authfile.map { ["--authfile", $0] } ?? []) + (plainHTTP ? ["--plain-http"] : [])
-        audit += username.map { ["--username", $0, "--password-stdin"] } ?? []
+        audit += registryOptions.arguments
         lines.append("  " + audit.map(shellQuoted).joined(separator: " "))
         return lines.joined(separator: "\n")
     }

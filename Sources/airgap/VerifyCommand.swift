@@ -6,7 +6,12 @@ import OCILayout
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Prove a bundle whole and untampered in one streaming pass; exit 1 naming the first bad entry.")
+        abstract: "Prove a bundle whole and untampered in one streaming pass; exit 1 naming the first bad entry.",
+        discussion: HelpText.discussion("", examples: [
+            ("Check every blob, the checksum file and the lock inside", "airgap verify bundle.tar"),
+            ("Against your own copy of the lock, and the signer's public key", "airgap verify bundle.tar --lock bundle.lock --key signer.pub"),
+            ("A bundle split into parts (bundle.tar.001, .002, …)", "airgap verify bundle.tar"),
+        ]))
 
     @Argument(help: "The bundle tarball.")
     var bundle: String
@@ -46,7 +51,12 @@ struct Verify: AsyncParsableCommand {
 
 struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List what a bundle holds (references, platforms, sizes, digests), or one artifact in detail.")
+        abstract: "List what a bundle holds (references, platforms, sizes, digests), or one artifact in detail.",
+        discussion: HelpText.discussion("", examples: [
+            ("Everything the bundle holds", "airgap inspect bundle.tar"),
+            ("One image's layers per platform", "airgap inspect bundle.tar docker.io/library/flink:1.17.1"),
+            ("As JSON, for a script", "airgap inspect bundle.tar --json"),
+        ]))
 
     @Argument(help: "The bundle tarball.")
     var bundle: String

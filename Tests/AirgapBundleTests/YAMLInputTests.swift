@@ -46,7 +46,8 @@ final class YAMLInputTests: XCTestCase {
 
     func testSyntaxErrorsStayOnOneLine() {
         let message = refusal("a: [b\nc: d\n") ?? ""
-        XCTAssertTrue(message.hasPrefix("f.yaml: not valid YAML ("), message)
+        XCTAssertTrue(message.hasPrefix("f.yaml:2:2: not valid YAML ("), message)
+        XCTAssertTrue(message.contains("did not find expected ',' or ']'") && message.contains("started at line 1, column 4"), message)
         XCTAssertFalse(message.contains("\n"), message)
     }
 }

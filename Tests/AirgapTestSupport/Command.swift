@@ -67,10 +67,12 @@ public enum Command {
         group.wait()
         let errData = errBox.data
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self),
-                             signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil,
-                             timedOut: timedOut.raised)
+        let result = CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                                   stderr: String(decoding: errData, as: UTF8.self),
+                                   signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil,
+                                   timedOut: timedOut.raised)
+        StderrRecords.record(executable: executable, arguments: arguments, result: result)
+        return result
     }
 
     /// Runs and throws unless the exit status is 0.
@@ -121,6 +123,48 @@ public final class TemporaryDirectory {
                                                 withIntermediateDirectories: true)
         try text.write(toFile: target, atomically: true, encoding: .utf8)
         return target
+    }
+}
+
+/// What every airgap run of the suite printed on stderr, kept when `AIRGAP_STDERR_RECORDS`
+/// names a folder (scripts/test.sh sets it): `ErrorAdviceTests` then checks that each flag an
+/// error suggests is accepted by the command that printed it. One JSON line per run, one file
+/// per test process, appended whole so parallel runs do not interleave.
+public enum StderrRecords {
+    public static let environmentKey = "AIRGAP_STDERR_RECORDS"
+
+    public struct Record: Codable {
+        public var arguments: [String]
+        public var stderr: String
+
+        public init(arguments: [String], stderr: String) {
+            self.arguments = arguments
+            self.stderr = stderr
+        }
+    }
+
+    static func record(executable: String, arguments: [String], result: CommandResult) {
+        guard let folder = ProcessInfo.processInfo.environment[environmentKey], !folder.isEmpty,
+              URL(fileURLWithPath: executable).lastPathComponent.hasPrefix("airgap"), !result.stderr.isEmpty,
+              let line = try? JSONEncoder().encode(Record(arguments: arguments, stderr: result.stderr))
+        else { return }
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let file = "\(folder)/records-\(getpid()).jsonl"
+        if !FileManager.default.fileExists(atPath: file) { FileManager.default.createFile(atPath: file, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: file) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        handle.write(line + Data("\n".utf8))
+    }
+
+    /// Every record under `folder`.
+    public static func load(_ folder: String) throws -> [Record] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jsonl") }.sorted()
+        return try names.flatMap { name in
+            try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8).split(separator: "\n").map {
+                try JSONDecoder().decode(Record.self, from: Data($0.utf8))
+            }
+        }
     }
 }
 

@@ -61,6 +61,26 @@ final class TransportTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("id-token-123"))
     }
 
+    func testUsernameAndPasswordOnStdinReachATokenAuthMirror() throws {
+        let proxy = try FaultProxy(upstream: Self.upstream.registry, options: ["--bearer", "tokenuser:tokenpass"])
+        let work = try TemporaryDirectory()
+        let spec = try work.write("airgap.yaml", "images:\n  - ref: docker.io/library/busybox:1\nmirrors:\n  docker.io: http://\(proxy.host)\n")
+        let result = try Command.run(AirgapRunner.binary, ["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--username", "tokenuser",
+                                                           "--password-stdin"],
+                                     environment: try AirgapRunner().environment, input: Data("tokenpass\n".utf8))
+        try expectSuccess(result, work)
+        XCTAssertTrue(proxy.requests().contains { $0["role"] as? String == "token" && $0["status"] as? Int == 200 })
+    }
+
+    func testOnePasswordIsNotSentToSeveralRegistries() throws {
+        let work = try TemporaryDirectory()
+        let spec = try work.write("airgap.yaml", "images:\n  - ref: docker.io/library/busybox:1\n  - ref: quay.io/example/app:1\n")
+        let result = try Command.run(AirgapRunner.binary, ["lock", "--spec", spec, "--username", "someone", "--password-stdin"],
+                                     environment: try AirgapRunner().environment, input: Data("secret\n".utf8))
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("docker.io, quay.io") && result.stderr.contains("--authfile"), result.stderr)
+    }
+
     func testAnonymousBearerTokenNeedsNoCredentials() throws {
         let proxy = try FaultProxy(upstream: Self.upstream.registry, options: ["--anonymous-bearer"])
         let (result, work) = try pack(through: proxy)

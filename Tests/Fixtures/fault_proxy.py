@@ -134,6 +134,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fail = failures_left > 0
                 failures_left -= 1 if fail else 0
             if fail:
+                # Read the body first: left in the stream, it would be parsed as the next request
+                # on this keep-alive connection (a 400 from http.server, not the injected answer).
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
                 self.record(args.fail_status, "registry")
                 headers = {"Retry-After": "0"} if args.fail_status == 429 else {}
                 return self.reply(args.fail_status, b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}', headers)
@@ -161,6 +166,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             token = secrets.token_hex(16)
             with lock:
                 tokens.add(token)
+            # Logged so a test can prove the client never prints a token it was given.
+            log({"role": "token-issued", "token": token})
             self.record(200, "token")
             return self.reply(200, json.dumps({"access_token": token, "expires_in": 300}).encode(), {"Content-Type": "application/json"})
         if args.bearer:
@@ -171,6 +178,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         token = secrets.token_hex(16)
         with lock:
             tokens.add(token)
+        log({"role": "token-issued", "token": token})
         self.record(200, "token")
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
         log({"role": "token-request", "scope": query.get("scope", []), "service": query.get("service", [])})

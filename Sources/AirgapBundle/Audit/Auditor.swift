@@ -86,7 +86,9 @@ public struct Auditor: Sendable {
         var findings: [Finding] = []
         let lock: Lockfile
         do { lock = try Lockfile.decode(data, path: lockName) } catch {
-            findings.append(Finding("LOCK-MALFORMED", .error, lockName, "\(error)", fix: "write it again with `airgap lock`"))
+            var message = "\(error)"
+            if case ManifestError.malformedLock(let location, let detail) = error { message = "\(location): not an airgap lockfile (\(detail))" }
+            findings.append(Finding("LOCK-MALFORMED", .error, lockName, message, fix: "write it again with `airgap lock`"))
             return report(findings, checked, lock: lockName)
         }
         findings += LockCheck.findings(lock, path: lockName)

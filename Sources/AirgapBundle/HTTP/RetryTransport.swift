@@ -14,13 +14,18 @@ struct RetryTransport: HTTPTransport {
     var policy: RetryPolicy
     var limits: TransferLimits
     var onRetry: @Sendable (String) -> Void
+    /// `--debug`: also the decisions not to try again, which `onRetry` never hears about.
+    var trace: (@Sendable (String) -> Void)? = nil
 
     func send(_ request: HTTPRequest, onHead: HeadHandler, into sink: BodySink) throws -> HTTPResponse {
         var request = request
         if request.deadline == nil { request.deadline = Date().addingTimeInterval(limits.timeout) }
         if request.retry == .byCaller {
             let response = try inner.send(request, onHead: onHead, into: sink)
-            if RetryPolicy.isRetryable(status: response.status) { throw Self.statusError(response, request.url) }
+            if RetryPolicy.isRetryable(status: response.status) {
+                trace?("retry: \(request.method) \(request.url.debugString) answered \(response.status); the caller decides (its body may be partly kept)")
+                throw Self.statusError(response, request.url)
+            }
             return response
         }
         var attempts = 0
@@ -28,16 +33,26 @@ struct RetryTransport: HTTPTransport {
             return try policy.run(deadline: request.deadline, { attempt in
                 attempts = attempt
                 let response = try inner.send(request, onHead: onHead, into: sink)
-                if RetryPolicy.isRetryable(status: response.status), attempt < policy.attempts {
-                    throw Self.statusError(response, request.url)
+                if RetryPolicy.isRetryable(status: response.status) {
+                    if attempt < policy.attempts { throw Self.statusError(response, request.url) }
+                    trace?("retry: giving up on \(request.method) \(request.url.debugString) after \(attempt) attempts (--retry-times)")
                 }
                 return response
             }, onRetry: { [onRetry, url = request.url] error, delay in
-                onRetry("retrying \(url.redactedString) in \(String(format: "%.1f", delay))s: \(error)")
+                onRetry(Self.notice(url, delay: delay, error: error))
             })
         } catch let error as TransportError where error.retryable {
+            trace?("retry: giving up on \(request.method) \(request.url.debugString) after \(attempts) attempts (--retry-times, --timeout)")
             throw TransportError.gaveUp(attempts: attempts, last: error)
+        } catch {
+            trace?("retry: not trying \(request.method) \(request.url.debugString) again: \(error)")
+            throw error
         }
+    }
+
+    /// The line the operator sees for each retry (with `--debug` or without).
+    static func notice(_ url: URL, delay: Double, error: Error) -> String {
+        "retrying \(url.redactedString) in \(String(format: "%.1f", delay))s: \((error as? TransportError)?.brief ?? "\(error)")"
     }
 
     static func statusError(_ response: HTTPResponse, _ url: URL) -> TransportError {

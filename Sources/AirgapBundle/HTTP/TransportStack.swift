@@ -2,7 +2,7 @@ import Foundation
 
 /// The transport layers, assembled here and nowhere else. From the top:
 ///
-///     redirect  →  auth  →  retry  →  libcurl (deadline, low-speed limit, error-body cap)
+///     redirect  →  auth  →  retry  →  [trace]  →  libcurl (deadline, low-speed limit, error-body cap)
 ///
 /// - `RedirectTransport` follows 3xx hops under `RedirectRule` (no HTTPS→HTTP, credentials
 ///   only to their own origin); upload `Location`s go through the same rule.
@@ -11,6 +11,9 @@ import Foundation
 ///   `OriginCredentialTransport` for a Maven or Helm repository (one fixed credential, its own
 ///   origin only); token services get none.
 /// - `RetryTransport` decides nothing itself: `RetryPolicy` says what is worth another try.
+/// - `TraceTransport` (`--debug` only) prints each attempt as it goes on the wire, below retry
+///   and auth so every retry and every token round trip is a line, and nothing but the request
+///   line is ever printed.
 /// - `CurlTransport` enforces `TransferLimits`; bodies kept in memory are capped by
 ///   `BodyCollector`, downloads by `ResumableDownload`.
 public struct TransportStack: Sendable {
@@ -18,22 +21,25 @@ public struct TransportStack: Sendable {
     public let limits: TransferLimits
     public let retry: RetryPolicy
     public let onRetry: @Sendable (String) -> Void
+    /// Where `--debug` lines go; nil when nobody asked for them.
+    public let trace: (@Sendable (String) -> Void)?
 
     public init(trust: TLSTrust = TLSTrust(), limits: TransferLimits = TransferLimits(), retry: RetryPolicy = RetryPolicy(),
-                onRetry: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.init(bottom: CurlTransport(trust: trust, limits: limits), limits: limits, retry: retry, onRetry: onRetry)
+                onRetry: @escaping @Sendable (String) -> Void = { _ in }, trace: (@Sendable (String) -> Void)? = nil) {
+        self.init(bottom: CurlTransport(trust: trust, limits: limits), limits: limits, retry: retry, onRetry: onRetry, trace: trace)
     }
 
     /// Over another bottom transport (a test's).
     public init(bottom: HTTPTransport, limits: TransferLimits = TransferLimits(), retry: RetryPolicy = RetryPolicy(),
-                onRetry: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.bottom = bottom
+                onRetry: @escaping @Sendable (String) -> Void = { _ in }, trace: (@Sendable (String) -> Void)? = nil) {
+        self.bottom = trace.map { TraceTransport(inner: bottom, trace: $0) } ?? bottom
         self.limits = limits
         self.retry = retry
         self.onRetry = onRetry
+        self.trace = trace
     }
 
-    var retrying: HTTPTransport { RetryTransport(inner: bottom, policy: retry, limits: limits, onRetry: onRetry) }
+    var retrying: HTTPTransport { RetryTransport(inner: bottom, policy: retry, limits: limits, onRetry: onRetry, trace: trace) }
 
     /// For servers that get no credentials at all (token services get theirs per request from
     /// the registry's auth layer, and lose them on a hop to another origin).
@@ -52,6 +58,6 @@ public struct TransportStack: Sendable {
 
     /// A notice for the operator's log when a caller-run retry loop tries again.
     func retryNotice(_ url: URL) -> (Error, Double) -> Void {
-        { [onRetry] error, delay in onRetry("retrying \(url.redactedString) in \(String(format: "%.1f", delay))s: \(error)") }
+        { [onRetry] error, delay in onRetry(RetryTransport.notice(url, delay: delay, error: error)) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Manifests
 
 /// A credential for one registry, and where it was found (named in errors, never its value).
 public struct RegistryCredential: Sendable, CustomStringConvertible {
@@ -55,6 +56,21 @@ public struct CredentialStore: Sendable {
         return CredentialStore(files: files)
     }
 
+    /// Refuses an auth file the operator named (`--authfile`) that is missing, unreadable or not
+    /// an auth file, before any request: a typo must not fall through to anonymous access.
+    public static func checkNamedAuthFile(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CredentialError.missingFile(path)
+        }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw CredentialError.unreadableFile(path, detail: "cannot be read")
+        }
+        do { _ = try JSONDecoder().decode(AuthConfigFile.self, from: data) } catch {
+            throw CredentialError.malformedFile(JSONErrorText.locate(error, in: data, source: path))
+        }
+    }
+
     /// The credential for `repository` on `registry` (as users name it: `docker.io`, `quay.io`).
     public func credential(registry: String, repository: String) throws -> RegistryCredential? {
         if let credential = explicit[registry] { return credential }
@@ -81,7 +97,7 @@ final class CredentialCache: @unchecked Sendable {
         var config: AuthConfigFile?
         if let data = FileManager.default.contents(atPath: path) {
             do { config = try JSONDecoder().decode(AuthConfigFile.self, from: data) } catch {
-                throw CredentialError.unreadableFile(path, detail: "\(error)")
+                throw CredentialError.malformedFile(JSONErrorText.locate(error, in: data, source: path))
             }
         }
         files[path] = .some(config)
@@ -101,6 +117,8 @@ final class CredentialCache: @unchecked Sendable {
 
 public enum CredentialError: Error, CustomStringConvertible {
     case unreadableFile(String, detail: String)
+    case missingFile(String)
+    case malformedFile((location: String, detail: String))
     case malformedEntry(file: String, key: String)
     case helperFailed(helper: String, registry: String, detail: String)
 
@@ -108,6 +126,10 @@ public enum CredentialError: Error, CustomStringConvertible {
         switch self {
         case .unreadableFile(let file, let detail):
             return "\(file): not a valid auth file (\(detail)); fix or remove it"
+        case .malformedFile(let (location, detail)):
+            return "\(location): not a valid auth file (\(detail)); fix it, or log in again to rewrite it"
+        case .missingFile(let file):
+            return "--authfile \(file): no such file; check the path, or log in first (`podman login --authfile \(file) REGISTRY`)"
         case .malformedEntry(let file, let key):
             return "\(file): the \"auth\" of \"\(key)\" is not base64 of user:password; log in again"
         case .helperFailed(let helper, let registry, let detail):

@@ -33,7 +33,8 @@ public final class RegistryClient: @unchecked Sendable {
         scoped.scopes = ["repository:\(repository):\(actions)"] + (source.map { ["repository:\($0):pull"] } ?? [])
         let response = try transport.send(scoped, onHead: onHead, into: sink)
         if response.status == 403 {
-            throw RegistryError.accessDenied(registry: endpoint.name, repository: repository, detail: ErrorBody.detail(response.errorBody))
+            throw RegistryError.accessDenied(registry: endpoint.name, repository: repository, detail: ErrorBody.detail(response.errorBody),
+                                             pushing: actions.contains("push"))
         }
         if RetryPolicy.isRetryable(status: response.status) {
             throw RegistryError.unexpectedStatus(url: request.url, status: response.status, detail: ErrorBody.detail(response.errorBody),

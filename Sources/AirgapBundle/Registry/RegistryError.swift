@@ -4,7 +4,8 @@ import Foundation
 public enum RegistryError: Error, CustomStringConvertible {
     case authenticationRequired(registry: String, repository: String)
     case credentialsRejected(registry: String, source: String)
-    case accessDenied(registry: String, repository: String, detail: String)
+    /// 403: the credentials are fine but the account lacks the permission `pushing` says.
+    case accessDenied(registry: String, repository: String, detail: String, pushing: Bool)
     case manifestUnknown(reference: String)
     case blobUnknown(repository: String, digest: String)
     case unexpectedStatus(url: URL, status: Int, detail: String, retryAfter: Double?)
@@ -20,8 +21,10 @@ public enum RegistryError: Error, CustomStringConvertible {
             return "\(registry)/\(repository): the registry requires credentials and none were found for \(registry); log in (`skopeo login \(registry)`, `podman login` or `docker login`) or pass --authfile FILE"
         case .credentialsRejected(let registry, let source):
             return "\(registry): the credentials from \(source) were rejected; log in again or fix that entry"
-        case .accessDenied(let registry, let repository, let detail):
-            return "\(registry)/\(repository): access denied\(detail.isEmpty ? "" : " (\(detail))"); check the repository name and that your account may pull it"
+        case .accessDenied(let registry, let repository, let detail, let pushing):
+            return "\(registry)/\(repository): access denied\(detail.isEmpty ? "" : " (\(detail))"); "
+                + (pushing ? "the account may not push there: grant it push rights on \(repository) (OpenShift: `oc policy add-role-to-user registry-editor USER -n PROJECT`) or choose a --prefix it may write to"
+                           : "check the repository name and that your account may pull it")
         case .manifestUnknown(let reference):
             return "\(reference): not found in the registry; check the tag or digest"
         case .blobUnknown(let repository, let digest):

@@ -30,7 +30,7 @@ public enum SignatureError: Error, CustomStringConvertible {
         case .malformed(let image, let tag, let detail):
             return "\(image): \(tag) is not a cosign signature (\(detail))"
         case .bundleUnsigned(let bundle, let key):
-            return "\(bundle): airgap/bundle.lock.sig is missing, but --key \(key) requires a signed bundle; pack it with --sign-key"
+            return "\(bundle): airgap/bundle.lock.sig is missing, but --key \(key) requires a signed bundle; pack it with `airgap pack --sign-key KEY.pem`"
         case .bundleSignatureInvalid(let bundle, let key, let detail):
             return "\(bundle): airgap/bundle.lock.sig does not verify with \(key) (\(detail)); the lock was altered or signed with another key, do not use this bundle"
         case .signaturesSkipped(let lock, let count):

@@ -99,6 +99,13 @@ public struct BundleSpec: Sendable {
     public var jars: JarSpec?
     public var charts: [ChartSource]
 
+    /// Every registry the spec pulls from (images and OCI charts), as references name them.
+    public var registries: Set<String> {
+        var names = Set(images.map(\.reference.registry))
+        for case .oci(let reference, _) in charts { names.insert(reference.registry) }
+        return names
+    }
+
     public init(images: [ImageSpec], mirrors: [String: URL] = [:], jars: JarSpec? = nil, charts: [ChartSource] = []) {
         self.images = images
         self.mirrors = mirrors

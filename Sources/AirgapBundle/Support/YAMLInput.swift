@@ -3,7 +3,8 @@ import Yams
 
 /// Why a YAML input was refused before it was used.
 public enum YAMLInputError: Error, CustomStringConvertible {
-    case syntax(source: String, detail: String)
+    /// `line`/`column` are 0 when the parser gave no position.
+    case syntax(source: String, line: Int, column: Int, detail: String)
     case tooDeep(source: String, line: Int, limit: Int)
     case tooManyNodes(source: String, limit: Int)
     case duplicateKey(source: String, key: String, line: Int, firstLine: Int)
@@ -11,8 +12,8 @@ public enum YAMLInputError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .syntax(let source, let detail):
-            return "\(source): not valid YAML (\(detail))"
+        case .syntax(let source, let line, let column, let detail):
+            return "\(source)\(line > 0 ? ":\(line):\(column)" : ""): not valid YAML (\(detail))"
         case .tooDeep(let source, let line, let limit):
             return "\(source): line \(line): nested deeper than \(limit) levels; no airgap, chart or repository file needs that"
         case .tooManyNodes(let source, let limit):
@@ -47,14 +48,14 @@ public enum YAMLInput {
     /// Checks, then loads as Yams does (`[String: Any]`, `[Any]`, scalars).
     public static func load(_ text: String, source: String) throws -> Any? {
         try check(text, source: source)
-        do { return try Yams.load(yaml: text) } catch { throw YAMLInputError.syntax(source: source, detail: oneLine(error)) }
+        do { return try Yams.load(yaml: text) } catch { throw syntaxError(error, source: source) }
     }
 
     static func compose(_ text: String, source: String) throws -> Node? {
         let scan = Scan(text)
         if scan.depth > maximumEstimatedDepth { throw YAMLInputError.tooDeep(source: source, line: scan.deepestLine, limit: maximumDepth) }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch { throw YAMLInputError.syntax(source: source, detail: oneLine(error)) }
+        do { root = try Yams.compose(yaml: text) } catch { throw syntaxError(error, source: source) }
         guard let root else { return nil }
         var budget = scan.aliases > 0 ? maximumAliasedNodes : Int.max
         try walk(root, depth: 1, budget: &budget, source: source)
@@ -91,8 +92,20 @@ public enum YAMLInput {
     private static func line(of node: Node) -> Int { node.mark?.line ?? 0 }
 
     /// Yams errors quote the offending text over several lines; the first line says what and where.
-    static func oneLine(_ error: Error) -> String {
-        String(describing: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    /// Yams' own description spans three lines (a snippet and a caret) and, with a context,
+    /// loses the problem after the first: take the parts instead.
+    static func syntaxError(_ error: Error, source: String) -> YAMLInputError {
+        func detail(_ context: YamlError.Context?, _ problem: String) -> String {
+            problem + (context.map { ", \($0.text) started at line \($0.mark.line), column \($0.mark.column)" } ?? "")
+        }
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return .syntax(source: source, line: mark.line, column: mark.column, detail: detail(context, problem))
+        default:
+            let first = String(describing: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            return .syntax(source: source, line: 0, column: 0, detail: first)
+        }
     }
 
     /// One pass over the text: an upper bound of the nesting depth, where it peaks, and how many

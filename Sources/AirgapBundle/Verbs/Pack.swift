@@ -52,6 +52,8 @@ public struct Packer: Sendable {
     static let healingLimit = 8
 
     public func pack(_ spec: BundleSpec, specPath: String, lockPath: String, to output: String) async throws -> PackSummary {
+        try OutputPath.checkWritable(output, option: "--output")
+        if !FileManager.default.fileExists(atPath: lockPath) { try OutputPath.checkWritable(lockPath, option: "--lock") }
         var healed = 0
         while true {
             do {

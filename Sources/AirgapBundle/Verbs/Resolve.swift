@@ -112,7 +112,11 @@ public struct BundleResolver: Sendable {
                 + (image.keyless.map { [SignaturePolicy.keyless(try KeylessTrust($0))] } ?? [])
             let findSignatures = (signatures && !lockSkipped) || !keys.isEmpty
             let (pool, cache, signatures) = (self.pool, self.cache, self.signatures)
-            imageWork.append { () throws -> ResolvedImage in
+            // A server out of reach is named with the entry and the mirror that led there.
+            let registry = image.reference.registry
+            let via = pool.hosts.mirrors[registry].map { "the mirror for \(registry) (\($0.withoutUserInfo.absoluteString); mirrors: in the spec or --mirror)" }
+            let entry = "images: \(image.reference)"
+            @Sendable func resolveImage() throws -> ResolvedImage {
                 var resolved = try imageResolver.resolve(image)
                 guard findSignatures else { return resolved }
                 let client = pool.client(for: image.reference.registry)
@@ -124,6 +128,9 @@ public struct BundleResolver: Sendable {
                 // A signature that was checked is carried, so the enclave can check it again.
                 resolved.signatures = (signatures && !lockSkipped) || !keys.isEmpty ? found : nil
                 return resolved
+            }
+            imageWork.append { () throws -> ResolvedImage in
+                do { return try resolveImage() } catch { throw UnreachableUpstream.wrap(error, entry: entry, via: via) }
             }
         }
         // All images at once (bounded), judged afterwards in spec order: the lock, the log and
@@ -139,12 +146,15 @@ public struct BundleResolver: Sendable {
             let repository = MavenRepository(baseURL: mavenRepository ?? jarSpec.repository, stack: pool.stack)
             let locked = Dictionary((lock?.jars ?? []).map { ($0.coordinates, $0) }, uniquingKeysWith: { first, _ in first })
             let (cache, allowUnverified) = (self.cache, self.allowUnverified)
+            let via = "the Maven repository \(repository.baseURL.withoutUserInfo.absoluteString) (\(mavenRepository == nil ? "jars.repository in the spec" : "--maven-repo"))"
             let outcomes = try await workers.map(jarSpec.artifacts) { coordinate, _ in Result { () throws -> ResolvedJar in
                 if let pinned = locked[coordinate], let digest = pinned.sha256, let size = pinned.size,
                    cache.contains(digest, size: size), let url = URL(string: pinned.url) {
                     return ResolvedJar(coordinate: coordinate, url: url, digest: digest, size: size, upstreamChecksum: pinned.upstreamChecksum)
                 }
-                return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified)
+                do { return try repository.fetch(coordinate, into: cache, allowUnverified: allowUnverified) } catch {
+                    throw UnreachableUpstream.wrap(error, entry: "jars: \(coordinate)", via: via)
+                }
             } }
             for (coordinate, outcome) in zip(jarSpec.artifacts, outcomes) {
                 if let jar = try judge(outcome, unresolved: { bundle.unresolvedJars.append((coordinate, repository.url(for: coordinate), $0)) }) {
@@ -155,7 +165,10 @@ public struct BundleResolver: Sendable {
 
         let chartResolver = ChartResolver(pool: pool, cache: cache, allowUnverified: allowUnverified)
         for source in spec.charts {
-            if let chart = try await attempt({ try chartResolver.resolve(source) }, unresolved: { bundle.unresolvedCharts.append((source, $0)) }) {
+            let resolveChart = { () throws -> ResolvedChart in
+                do { return try chartResolver.resolve(source) } catch { throw UnreachableUpstream.wrap(error, entry: "charts: \(source)", via: nil) }
+            }
+            if let chart = try await attempt(resolveChart, unresolved: { bundle.unresolvedCharts.append((source, $0)) }) {
                 bundle.charts.append(chart)
             }
         }
