@@ -13,6 +13,12 @@
 #   delta  Flink 1.17.1 -> 1.17.2 as patch releases are built (${BENCH_DELTA_MIB:-600} MiB, 8 layers, the
 #          top layer and config new): size of `pack --since` against the full pack (target: the
 #          new layer plus documents), and push of the delta into a registry holding the base
+
+#   limit  pack (cold cache) over the physical limit measured in the same run: every blob fetched
+#          by $jobs parallel curls straight to disk, then fsynced (target: <= 1.2x at 1 GiB and
+#          4 GiB; RSS <= 64 MiB and flat). The 4 GiB case runs when the disk has room for it.
+#   thin   `lock` of 50 images through bench/delay_proxy.py (50 ms per round trip) against a
+#          skopeo loop over the same images (target: <= 0.8 s)
 # Data: an image of ${BENCH_LAYERS:-10} gzip layers, ${BENCH_MIB:-1100} MiB in all, in a loopback registry.
 # Caches are dropped only where possible (root); every tool reads the same warm registry.
 set -euo pipefail
@@ -26,6 +32,9 @@ start_registry "$work/registry"
 host=127.0.0.1:$REGISTRY_PORT
 layers=${BENCH_LAYERS:-10}
 total_mib=${BENCH_MIB:-1100}
+# pack's own default, so the limit is measured with the parallelism pack uses out of the box.
+jobs=${BENCH_JOBS:-$("$airgap" pack --help | tr -s ' \n' ' ' | sed -n 's/.*--jobs <N>[^(]*([^(]*(default: \([0-9]*\)).*/\1/p')}
+jobs=${jobs:-8}
 
 measure() { # label, command...: runs it, records "seconds kib" in $work/$label
   local label=$1; shift
@@ -34,20 +43,62 @@ measure() { # label, command...: runs it, records "seconds kib" in $work/$label
 seconds() { cut -d' ' -f1 "$work/$1.time"; }
 kib() { cut -d' ' -f2 "$work/$1.time"; }
 
-for size in small large; do
-  if [ $size = small ]; then mib=$((total_mib / 4)); else mib=$total_mib; fi
-  layer_bytes=$((mib * 1024 * 1024 / layers))
-  echo "building a $mib MiB image of $layers layers…" >&2
-  python3 scripts/make-image.py --out "$work/layout-$size" --ref img --layers "$layers" --layer-size "$layer_bytes" \
+# The physical limit for one image: each of its blobs fetched by one of $jobs parallel curls
+# straight into a file, every file fsynced (coreutils `sync FILE…`), as pack must leave its output.
+raw_fetch() { # repository dir
+  local repository=$1 dir=$2
+  rm -rf "$dir" && mkdir -p "$dir"
+  curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$host/v2/$repository/manifests/1" |
+    python3 -c 'import json,sys; m=json.load(sys.stdin); print("\n".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' |
+    xargs -P "$jobs" -I{} curl -sf -o "$dir/{}" "http://$host/v2/$repository/blobs/{}"
+  sync "$dir"/*
+}
+export -f raw_fetch
+export host jobs
+
+# xl (4x the large image) only when the disk holds its registry copy, raw copy, cache and tarball.
+sizes="small large"
+xl_mib=$((total_mib * 4))
+free_mib=$(( $(df --output=avail -k "$work" | tail -n1) / 1024 ))
+if [ "${BENCH_XL:-1}" != 0 ] && [ "$free_mib" -gt $((xl_mib * 5)) ]; then
+  sizes="$sizes xl"
+else
+  echo "skipping the $xl_mib MiB case: $free_mib MiB free, $((xl_mib * 5)) MiB needed" >&2
+fi
+
+for size in $sizes; do
+  # xl has four times the layers of large (make-image.py builds a layer in memory).
+  count=$layers
+  case $size in small) mib=$((total_mib / 4)) ;; large) mib=$total_mib ;; xl) mib=$xl_mib; count=$((layers * 4)) ;; esac
+  layer_bytes=$((mib * 1024 * 1024 / count))
+  echo "building a $mib MiB image of $count layers…" >&2
+  python3 scripts/make-image.py --out "$work/layout-$size" --ref img --layers "$count" --layer-size "$layer_bytes" \
     --gzip-level 0 --seed "bench-$size" >/dev/null
   skopeo copy --quiet --preserve-digests --dest-tls-verify=false "oci:$work/layout-$size:img" "docker://$host/bench/$size:1"
   rm -rf "$work/layout-$size"
   printf 'images:\n  - ref: %s/bench/%s:1\n' "$host" "$size" > "$work/$size.yaml"
 
+  # Each timed write starts with no dirty pages of an earlier step still going to disk.
+  sync
+  measure "raw-fetch-$size" bash -c "raw_fetch bench/$size '$work/raw-$size'"
+  rm -rf "$work/raw-$size"
+  sync
   measure "airgap-pack-$size" "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" --output "$work/$size.tar" \
-    --cache "$work/cache-$size" --insecure-registry "$host"
+    --cache "$work/cache-$size" --insecure-registry "$host" --jobs "$jobs"
+  if [ $size = xl ]; then
+    # The registry keeps a deleted repository's blobs until garbage collection: its storage for
+    # the xl image goes with the rest at the end of the run.
+    rm -rf "$work/xl.tar" "$work/xl.tar.sha256" "$work/xl.tar.cdx.json" "$work/cache-xl"
+    continue
+  fi
   measure "airgap-verify-$size" "$airgap" verify --quiet "$work/$size.tar"
   if [ $size = large ]; then
+    rm -rf "$work/nocache"
+    sync
+    measure airgap-pack-nocache "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" --output "$work/nocache.tar" \
+      --cache "$work/nocache" --insecure-registry "$host" --jobs "$jobs" --no-cache
+    cmp "$work/nocache.tar" "$work/large.tar" || { echo "--no-cache gave a different tarball" >&2; exit 1; }
+    rm -rf "$work/nocache.tar" "$work/nocache"
     mkdir -p "$work/split"
     measure airgap-pack-split "$airgap" pack --quiet --spec "$work/$size.yaml" --lock "$work/$size.lock" \
       --output "$work/split/large.tar" --cache "$work/cache-$size" --insecure-registry "$host" --max-part-size 100M
@@ -55,6 +106,29 @@ for size in small large; do
   fi
   rm -rf "$work/cache-$size"
 done
+
+# Thin link: 50 small images in 50 repositories, reached through a proxy adding 50 ms per round
+# trip. airgap locks them (manifests only); skopeo inspects them one after another, as a loop
+# over `skopeo inspect --raw` (what scripts do without a lock) would.
+python3 scripts/make-image.py --out "$work/layout-thin" --ref img --layers 1 --layer-size 4096 --seed thin >/dev/null
+printf 'images:\n' > "$work/thin.yaml"
+proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for i in $(seq 1 50); do
+  skopeo copy --quiet --preserve-digests --dest-tls-verify=false "oci:$work/layout-thin:img" "docker://$host/thin/img$i:1"
+  printf '  - ref: 127.0.0.1:%s/thin/img%s:1\n' "$proxy_port" "$i" >> "$work/thin.yaml"
+done
+python3 bench/delay_proxy.py --listen "$proxy_port" --upstream "$REGISTRY_PORT" --delay-ms 50 2>"$work/delay_proxy.log" &
+proxy_pid=$!
+REGISTRY_PIDS="${REGISTRY_PIDS:-} $proxy_pid"
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$proxy_port) 2>/dev/null && break; sleep 0.05; done
+thin_host=127.0.0.1:$proxy_port
+measure airgap-lock-thin "$airgap" lock --spec "$work/thin.yaml" --lock "$work/thin.lock" --cache "$work/cache-thin" \
+  --insecure-registry "$thin_host" --no-signatures --jobs "$jobs"
+measure airgap-lock-thin-signatures "$airgap" lock --spec "$work/thin.yaml" --lock "$work/thin-signatures.lock" \
+  --cache "$work/cache-thin" --insecure-registry "$thin_host" --jobs "$jobs"
+measure skopeo-inspect-thin bash -c "for i in \$(seq 1 50); do skopeo inspect --raw --tls-verify=false docker://$thin_host/thin/img\$i:1 >/dev/null || exit 1; done"
+kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null || true
+REGISTRY_PIDS=$(for pid in $REGISTRY_PIDS; do [ "$pid" = "$proxy_pid" ] || printf ' %s' "$pid"; done)
 
 measure skopeo-pack skopeo copy --quiet --src-tls-verify=false "docker://$host/bench/large:1" "oci-archive:$work/skopeo.tar:img"
 measure openssl-dgst openssl dgst -sha256 "$work/large.tar"
@@ -123,9 +197,9 @@ source bench/many-images.sh
 many_images
 
 bytes=$(stat -c %s "$work/large.tar")
-python3 - "$work" "$bytes" <<'PY'
-import sys
-work, size = sys.argv[1], int(sys.argv[2])
+python3 - "$work" "$bytes" "$jobs" <<'PY'
+import os, sys
+work, size, jobs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def read(label):
     seconds, kib = open(f"{work}/{label}.time").read().split()
     return float(seconds), int(kib) / 1024
@@ -142,6 +216,15 @@ skopeo_push, skopeo_push_rss = read("skopeo-push")
 split_push, split_push_rss = read("airgap-push-split")
 split_verify, split_verify_rss = read("airgap-verify-split")
 tmp = lambda label: int((open(f"{work}/{label}.tmp").read().strip() or "0")) / 1024
+raw, _ = read("raw-fetch-large")
+nocache, nocache_rss = read("airgap-pack-nocache")
+has_xl = os.path.exists(f"{work}/airgap-pack-xl.time")
+if has_xl:
+    pack_xl, pack_xl_rss = read("airgap-pack-xl")
+    raw_xl, _ = read("raw-fetch-xl")
+lock_thin, _ = read("airgap-lock-thin")
+lock_thin_signatures, _ = read("airgap-lock-thin-signatures")
+skopeo_thin, _ = read("skopeo-inspect-thin")
 rows = [
     ("pack (cold cache), s", f"{pack:.2f}", f"skopeo {skopeo:.2f}", f"{pack / skopeo:.2f}x", "<= 0.50x"),
     ("verify, MiB/s", f"{mib / verify:.0f}", f"openssl {mib / openssl:.0f}", f"{openssl / verify:.2f}x", ">= 0.85x"),
@@ -155,6 +238,14 @@ rows = [
     ("push split 100M, s", f"{split_push:.2f}", f"unsplit {push:.2f}", f"{split_push / push:.2f}x", "~1x"),
     ("peak RSS verify/push split, MiB", f"{split_verify_rss:.0f}/{split_push_rss:.0f}", f"unsplit {verify_rss:.0f}/{push_rss:.0f}", "", "unchanged"),
     ("peak temporary disk in push split, MiB", f"{tmp('airgap-push-split'):.0f}", "", "", "0"),
+    (f"pack 1 GiB / raw fetch+fsync (jobs {jobs}), s", f"{pack:.2f}", f"raw {raw:.2f}", f"{pack / raw:.2f}x", "<= 1.20x"),
+    ("pack 1 GiB --no-cache, s", f"{nocache:.2f}", f"raw {raw:.2f}", f"{nocache / raw:.2f}x", "<= 1.20x"),
+] + ([
+    (f"pack 4 GiB / raw fetch+fsync (jobs {jobs}), s", f"{pack_xl:.2f}", f"raw {raw_xl:.2f}", f"{pack_xl / raw_xl:.2f}x", "<= 1.20x"),
+    ("peak RSS pack, MiB (1/4 -> 1 -> 4 GiB)", f"{pack_rss_small:.0f}/{pack_rss:.0f}/{pack_xl_rss:.0f}", "", "", "<= 64, flat"),
+] if has_xl else []) + [
+    ("lock 50 images at 50 ms RTT, s", f"{lock_thin:.2f}", f"skopeo {skopeo_thin:.2f}", f"{lock_thin / skopeo_thin:.2f}x", "<= 0.80 s"),
+    ("  the same, with signature lookups, s", f"{lock_thin_signatures:.2f}", "", "", ""),
 ]
 delta_bytes, full_bytes, top_bytes = (int(n) for n in open(f"{work}/delta.sizes").read().split())
 delta_push, _ = read("airgap-push-delta")
@@ -171,3 +262,7 @@ for row in rows:
     print(f"| {row[0]:40} | {row[1]:>10} | {row[2]:>16} | {row[3]:>6} | {row[4]:>11} |")
 PY
 many_images_rows
+
+# What the run wrote (registries' storage, tarballs, caches: ~12 GiB with the 4 GiB case) goes;
+# the timings stay for a second look.
+find "$work" -mindepth 1 -maxdepth 1 ! -name '*.time' ! -name '*.err' ! -name '*.tmp' -exec rm -rf {} +

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // Linux-only calls that Swift's Glibc module does not import.
 static inline int airgap_start_writeback(int fd, long long offset, long long count) {
@@ -15,6 +17,20 @@ static inline int airgap_start_writeback(int fd, long long offset, long long cou
 #else
     (void)fd; (void)offset; (void)count;
     return 0;
+#endif
+}
+
+// Copies inside the kernel (a reflink where the file system shares extents, a page-cache copy
+// otherwise): no bytes pass through the caller. -1 with errno ENOSYS/EXDEV/EINVAL where it cannot.
+static inline long long airgap_copy_range(int from, long long from_offset, int to, long long to_offset, long long count) {
+#ifdef SYS_copy_file_range
+    // Through syscall(2): the module's libc headers are not built with _GNU_SOURCE.
+    long long in = from_offset, out = to_offset;
+    return syscall(SYS_copy_file_range, from, &in, to, &out, (size_t)count, 0u);
+#else
+    (void)from; (void)from_offset; (void)to; (void)to_offset; (void)count;
+    errno = ENOSYS;
+    return -1;
 #endif
 }
 

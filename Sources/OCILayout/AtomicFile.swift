@@ -55,6 +55,14 @@ public final class PendingFile {
         WorkInProgress.shared.remove(temporary)
     }
 
+    /// Removes the temporary file now, rather than when the last reference goes.
+    public func discard() {
+        guard !published else { return }
+        unlink(temporary)
+        published = true
+        WorkInProgress.shared.remove(temporary)
+    }
+
     /// Renames it into place and syncs the directory, so the rename survives a power cut.
     public func publish() throws {
         guard rename(temporary, destination) == 0 else {

@@ -85,6 +85,25 @@ public struct BlobStore: Sendable {
         return (digest, size)
     }
 
+    /// Stores a blob whose bytes were already checked against `digest` on their way elsewhere
+    /// (into a bundle), written by `body` into a temporary file: the cache is filled without
+    /// hashing the bytes a second time. Readers re-hash on use, as for every cached blob.
+    public func adopt(_ digest: Digest, writing body: (FileDescriptor) throws -> Void) throws {
+        let temporary = "\(root)/ingest/\(getpid())-\(UUID().uuidString)"
+        WorkInProgress.shared.add(temporary)
+        defer {
+            unlink(temporary)
+            WorkInProgress.shared.remove(temporary)
+        }
+        do {
+            let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
+            try body(file)
+        }
+        guard rename(temporary, path(for: digest)) == 0 else {
+            throw LayoutError.io(path: path(for: digest), operation: "rename", errno: errno)
+        }
+    }
+
     /// Removes a blob (one that turned out to be unusable, like a "JAR" that is no zip).
     public func remove(_ digest: Digest) {
         unlink(path(for: digest))
@@ -103,6 +122,12 @@ public struct CachedBlobDamaged: Error, CustomStringConvertible {
     public let digest: Digest
     public let path: String
     public let actual: Digest
+
+    public init(digest: Digest, path: String, actual: Digest) {
+        self.digest = digest
+        self.path = path
+        self.actual = actual
+    }
 
     public var description: String {
         "\(path): the cached blob hashes to \(actual), not to \(digest); it was damaged in the cache"

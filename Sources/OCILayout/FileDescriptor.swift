@@ -36,6 +36,38 @@ public final class FileDescriptor: PositionalReader {
         }
     }
 
+    /// Writes all of `bytes` at `offset` (pwrite: the file position is untouched, so threads may
+    /// fill different parts of one file at once).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(raw, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw LayoutError.io(path: path, operation: "write at \(offset + Int64(done))", errno: errno)
+            }
+            done += written
+        }
+    }
+
+    /// Copies `count` bytes from `offset` in this file to `targetOffset` in `target` inside the
+    /// kernel. Returns false, having copied nothing that counts, where the kernel cannot (the
+    /// caller then copies through memory).
+    public func copyRange(offset: Int64, count: Int64, to target: FileDescriptor, at targetOffset: Int64) throws -> Bool {
+        var done: Int64 = 0
+        while done < count {
+            let copied = airgap_copy_range(raw, offset + done, target.raw, targetOffset + done, count - done)
+            if copied < 0 {
+                if errno == EINTR { continue }
+                if done == 0, [ENOSYS, EXDEV, EINVAL, EOPNOTSUPP, EBADF].contains(errno) { return false }
+                throw LayoutError.io(path: target.path, operation: "copy_file_range", errno: errno)
+            }
+            if copied == 0 { throw LayoutError.io(path: path, operation: "copy_file_range at \(offset + done)", errno: EIO) }
+            done += Int64(copied)
+        }
+        return true
+    }
+
     /// Reads up to `buffer.count` bytes; 0 means end of file.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {

@@ -82,33 +82,28 @@ public enum LayoutArchiveWriter {
     private static func writeTar(
         _ contents: LayoutContents, from store: BlobStore, into tar: TarWriter, fresh: Set<Digest>, progress: (Int64) -> Void
     ) throws {
-        try tar.addFile(LayoutPath.layoutFileName, contents: Array(layoutDocument))
-        try tar.addFile(LayoutPath.indexFileName, contents: Array(try contents.indexDocument()))
-        if let lock = contents.lockFile {
-            try tar.addDirectory("airgap")
-            try tar.addFile(LayoutPath.lockFileName, contents: Array(lock))
-        if let signature = contents.lockSignature { try tar.addFile(LayoutPath.lockSignatureName, contents: Array(signature)) }
-        if let sbom = contents.sbom { try tar.addFile(LayoutPath.sbomName, contents: Array(sbom)) }
-        }
-        try tar.addDirectory("blobs")
         let hasher = SHA256Hasher()
-        for algorithm in Set(contents.blobs.keys.map(\.algorithm)).sorted(by: { $0.rawValue < $1.rawValue }) {
-            try tar.addDirectory("blobs/\(algorithm.rawValue)")
-        }
-        for (digest, size) in contents.blobs.sorted(by: { $0.key < $1.key }) {
-            let source = try FileDescriptor.openForReading(store.path(for: digest))
-            let recheck = !fresh.contains(digest)
-            try tar.addFile(LayoutPath.blobName(digest), size: size) { write in
-                try source.forEachChunk { chunk in
-                    if recheck { hasher.update(chunk) }
-                    try write(chunk)
-                    progress(Int64(chunk.count))
+        for entry in try contents.tarEntries() {
+            switch entry.content {
+            case .directory:
+                try tar.addDirectory(entry.name)
+            case .bytes(let bytes):
+                try tar.addFile(entry.name, contents: bytes)
+            case .blob(let digest):
+                let source = try FileDescriptor.openForReading(store.path(for: digest))
+                let recheck = !fresh.contains(digest)
+                try tar.addFile(entry.name, size: entry.size) { write in
+                    try source.forEachChunk { chunk in
+                        if recheck { hasher.update(chunk) }
+                        try write(chunk)
+                        progress(Int64(chunk.count))
+                    }
                 }
-            }
-            guard recheck else { continue }
-            let actual = hasher.finalize()
-            guard actual == digest else {
-                throw CachedBlobDamaged(digest: digest, path: source.path, actual: actual)
+                guard recheck else { continue }
+                let actual = hasher.finalize()
+                guard actual == digest else {
+                    throw CachedBlobDamaged(digest: digest, path: source.path, actual: actual)
+                }
             }
         }
         try tar.finish()

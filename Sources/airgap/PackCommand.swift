@@ -66,6 +66,8 @@ struct Pack: AsyncParsableCommand {
         "Write a delta bundle: every document, but only the layers and JARs that a bundle packed from OLD.lock (the base, already pushed in the enclave) does not hold. The bundle's lock records the base and each blob left out.",
         valueName: "OLD.lock"))
     var since: String?
+    @Flag(name: .customLong("no-cache"), help: "Take image blobs from their registries and keep no copy in the cache (JARs and charts still pass through it). The bundle is the same byte for byte.")
+    var noCache = false
 
     @Option(name: .customLong("sign-key"), help: ArgumentHelp("Sign the bundle's lock with this PEM private key (mode 600) into airgap/bundle.lock.sig, in cosign sign-blob format.", valueName: "KEY.pem"))
     var signKey: String?
@@ -86,6 +88,7 @@ struct Pack: AsyncParsableCommand {
         var packer = Packer(resolver: resolver, jobs: options.jobs.jobs, progress: progress, signKey: key)
         packer.maxPartSize = try maxPartSize.map(PartSize.parse)
         packer.since = try since.map { try DeltaBase.load($0, cache: resolver.cache, pool: resolver.pool) }
+        packer.useCache = !noCache
         let summary = try await packer
             .pack(spec, specPath: options.spec, lockPath: options.lockPath, to: output)
         progress.complete()

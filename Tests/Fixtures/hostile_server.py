@@ -217,6 +217,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = blobs[digest]
             if self.command == "GET" and args.scenario == "stall-blob" and data == blobs.get(args.layer_digest):
                 return self.stall(len(data))
+            if self.command == "GET" and args.scenario == "flipped-blob" and data == blobs.get(args.layer_digest):
+                # The right length, one byte wrong in the middle: only the digest can tell.
+                middle = len(data) // 2
+                data = data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+                return self.reply(200, data, {"Content-Type": "application/octet-stream", "Docker-Content-Digest": digest})
             if self.command == "GET" and args.scenario == "endless-blob" and data == blobs.get(args.layer_digest):
                 return self.endless(200, {"Content-Type": "application/octet-stream"})
             return self.reply(200, data, {"Content-Type": "application/octet-stream", "Docker-Content-Digest": digest})

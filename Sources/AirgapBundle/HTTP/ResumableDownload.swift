@@ -1,7 +1,18 @@
 import Foundation
 import OCILayout
 
-/// Downloads one body into a `BlobIngest` within one deadline, retrying as `retry` says. An
+/// Where a download's bytes go: a cache ingest, or a blob's place in a bundle being written.
+/// `bytesWritten` is where a resumed request continues; `reset` starts over from byte 0.
+protocol DownloadTarget: AnyObject {
+    var bytesWritten: Int64 { get }
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func reset() throws
+}
+
+extension BlobIngest: DownloadTarget {}
+extension PlacedBlob: DownloadTarget {}
+
+/// Downloads one body into a `DownloadTarget` within one deadline, retrying as `retry` says. An
 /// interrupted transfer resumes with `Range` from the last byte received; a server that ignores
 /// `Range` (200 instead of 206) restarts the body from zero. Used for registry blobs, Maven
 /// artifacts and chart archives alike.
@@ -22,7 +33,7 @@ struct ResumableDownload {
     /// `send` performs one exchange (through the transport layers, with whatever authorization
     /// they add) and returns the response; `failure` turns a non-2xx response into the error to throw.
     func run(
-        into ingest: BlobIngest, progress: @escaping (Int64) throws -> Void,
+        into ingest: DownloadTarget, progress: @escaping (Int64) throws -> Void,
         send: (HTTPRequest, HeadHandler, BodySink) throws -> HTTPResponse,
         failure: (HTTPResponse) -> Error
     ) throws {

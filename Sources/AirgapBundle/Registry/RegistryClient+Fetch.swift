@@ -67,11 +67,35 @@ extension RegistryClient {
     public func fetchBlob(
         repository: String, descriptor: Descriptor, into store: BlobStore, progress: @escaping (Int64) throws -> Void = { _ in }
     ) throws {
-        let url = endpoint.url("/v2/\(repository)/blobs/\(descriptor.digest)")
         let ingest = try BlobIngest(store: store)
+        try fetchBlob(repository: repository, descriptor: descriptor, into: ingest, progress: progress)
+        try committing(descriptor, repository: repository) { try ingest.commit(expected: descriptor.digest, size: descriptor.size) }
+    }
+
+    /// Downloads a blob straight into its place in a bundle being written (see `PlacedTarFile`),
+    /// hashing as it streams; the place counts as filled only if the digest and size match.
+    public func fetchBlob(
+        repository: String, descriptor: Descriptor, into placed: PlacedBlob, progress: @escaping (Int64) throws -> Void = { _ in }
+    ) throws {
+        try fetchBlob(repository: repository, descriptor: descriptor, into: placed as DownloadTarget, progress: progress)
+        try committing(descriptor, repository: repository) { try placed.finish() }
+    }
+
+    private func committing(_ descriptor: Descriptor, repository: String, _ commit: () throws -> Void) throws {
+        do {
+            try commit()
+        } catch LayoutError.digestMismatch(_, let expected, let actual) {
+            throw RegistryError.digestMismatch(what: "\(endpoint.name)/\(repository)@\(descriptor.digest)", expected: expected, actual: actual)
+        }
+    }
+
+    func fetchBlob(
+        repository: String, descriptor: Descriptor, into target: DownloadTarget, progress: @escaping (Int64) throws -> Void
+    ) throws {
+        let url = endpoint.url("/v2/\(repository)/blobs/\(descriptor.digest)")
         let download = ResumableDownload(url: url, expectedSize: descriptor.size, maximumSize: .max, what: "blob",
                                          retry: retry, limits: stack.limits, onRetry: retryNotice(url))
-        try download.run(into: ingest, progress: progress, send: { request, onHead, sink in
+        try download.run(into: target, progress: progress, send: { request, onHead, sink in
             try send(request, repository: repository, onHead: onHead, into: sink)
         }, failure: { [endpoint] response in
             if response.status == 404 {
@@ -80,10 +104,5 @@ extension RegistryClient {
             return RegistryError.unexpectedStatus(url: url, status: response.status,
                                                   detail: RegistryError.detail(fromBody: response.errorBody), retryAfter: nil)
         })
-        do {
-            try ingest.commit(expected: descriptor.digest, size: descriptor.size)
-        } catch LayoutError.digestMismatch(_, let expected, let actual) {
-            throw RegistryError.digestMismatch(what: "\(endpoint.name)/\(repository)@\(descriptor.digest)", expected: expected, actual: actual)
-        }
     }
 }

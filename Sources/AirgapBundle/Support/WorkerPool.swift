@@ -121,7 +121,9 @@ public final class CancellationFlag: @unchecked Sendable {
 private final class JobQueue: @unchecked Sendable {
     private let width: Int
     private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
+    /// Taken jobs are set to nil at once: a finished job must not keep what it captured (an
+    /// unpublished output file, say) alive for as long as the pool lives.
+    private var jobs: [(() -> Void)?] = []
     private var head = 0
     private var threads = 0
     private var idle = 0
@@ -166,6 +168,7 @@ private final class JobQueue: @unchecked Sendable {
                 return
             }
             let job = jobs[head]
+            jobs[head] = nil
             head += 1
             // Drop finished jobs now and then, so a long run's queue does not keep them all.
             if head > 1024, head * 2 > jobs.count {
@@ -173,7 +176,7 @@ private final class JobQueue: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            job()
+            job?()
         }
     }
 }

@@ -39,6 +39,9 @@ public struct Packer: Sendable {
     public var signKey: SigningKey?
     /// `--since OLD.lock`: a delta bundle, without the blobs a bundle packed from that lock holds.
     public var since: DeltaBase?
+    /// `--no-cache`: image blobs come from their registries and are not kept; only JARs and
+    /// charts (which resolution puts in the cache) are read from it.
+    public var useCache = true
 
     public init(resolver: BundleResolver, jobs: Int = WorkerPool.defaultJobs, progress: TransferProgress, signKey: SigningKey? = nil) {
         self.workers = WorkerPool(width: jobs)
@@ -92,22 +95,25 @@ public struct Packer: Sendable {
         return summary
     }
 
-    /// Downloads what the cache lacks and writes the tarball (then `<output>.sha256`).
+    /// Writes the tarball (then `<output>.sha256`): each blob downloaded straight into its place
+    /// (or copied from the cache), the tar hashed as its filled prefix grows. A tar that plain
+    /// ustar cannot describe (a blob of 8 GiB or more) is streamed through libarchive from the
+    /// cache instead, as before.
     public func write(_ resolved: ResolvedBundle, lock: Data?, to output: String) async throws -> PackSummary {
         let entries = resolved.entries
-        let pool = resolver.pool, cache = self.cache, progress = self.progress
         // Which repository to fetch each blob from: the first entry that names it.
-        var sources: [Digest: (registry: String, repository: String, descriptor: Descriptor)] = [:]
+        var sources: [Digest: BlobOrigin.Registry] = [:]
         var sizes: [Digest: Int64] = [:]
+        var documents: [Digest: Data] = [:]
         for entry in entries {
             for (digest, data) in entry.documents {
-                try cache.put(data)
+                documents[digest] = data
                 sizes[digest] = Int64(data.count)
             }
             for blob in entry.blobs {
                 sizes[blob.digest] = blob.size
                 if let registry = entry.registry, sources[blob.digest] == nil {
-                    sources[blob.digest] = (registry.name, registry.repository, blob)
+                    sources[blob.digest] = BlobOrigin.Registry(registry: registry.name, repository: registry.repository, descriptor: blob)
                 }
             }
         }
@@ -119,9 +125,48 @@ public struct Packer: Sendable {
             sources[blob.digest] = nil
         }
         let lock = try since.map { base in try Self.deltaLock(lock, base: base, external: external) } ?? lock
-        for (digest, size) in sizes where sources[digest] == nil && !cache.contains(digest, size: size) {
+        for (digest, size) in sizes where documents[digest] == nil && sources[digest] == nil && !cache.contains(digest, size: size) {
             throw LayoutError.missingBlob(digest.description)
         }
+
+        let indexEntries = entries.map { entry -> Descriptor in
+            var descriptor = entry.descriptor
+            descriptor.annotations = [AnnotationKey.refName: entry.reference]
+            return descriptor
+        }
+        // The SBOM and the signature are functions of the lock's bytes: made before the
+        // tarball, so a failure leaves nothing behind.
+        let sbom = try lock.map { try CycloneDX.document(for: Lockfile.decode($0, path: LayoutPath.lockFileName), lockData: $0) }
+        let signature = try lock.flatMap { data in try signKey.map { try BundleSignature.sign(data, with: $0) } }
+        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock, lockSignature: signature, sbom: sbom)
+
+        let written: WrittenBundle
+        if let layout = TarLayout(try contents.tarEntries()) {
+            written = try await writePlaced(layout, resolved: resolved, documents: documents, sources: sources, sbom: sbom, to: output)
+        } else {
+            written = try await writeStreamed(contents, resolved: resolved, documents: documents, sources: sources, sbom: sbom, to: output)
+        }
+        let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
+        return PackSummary(
+            output: output, sha256: written.checksum.description, bytes: written.bytes, parts: written.parts, lock: "",
+            deltaBase: since?.lockDigest.description, externalBlobs: since.map { _ in external.count },
+            bytesSaved: since.map { _ in external.reduce(0) { $0 + $1.size } }, lockCreated: false,
+            entries: entries.map { entry in
+                var report = EntryReport(entry, sizes: sizes)
+                report.upstreamDigest = upstream[entry.reference]?.upstream.digest.description
+                return report
+            },
+            blobs: sizes.count, blobsDownloaded: written.downloaded, bytesDownloaded: written.bytesDownloaded,
+            blobsFromCache: sources.count - written.downloaded)
+    }
+
+    /// The streaming writer: what the cache lacks is downloaded into it, then the tar is written
+    /// from the cache through libarchive (every blob written twice). Only for tars plain ustar
+    /// cannot lay out.
+    private func writeStreamed(_ contents: LayoutContents, resolved: ResolvedBundle, documents: [Digest: Data],
+                               sources: [Digest: BlobOrigin.Registry], sbom: Data?, to output: String) async throws -> WrittenBundle {
+        let pool = resolver.pool, cache = self.cache, progress = self.progress
+        for data in documents.values { try cache.put(data) }
         let missing = sources.values.filter { !cache.contains($0.descriptor.digest, size: $0.descriptor.size) }
             .sorted { $0.descriptor.digest < $1.descriptor.digest }
         let downloadBytes = missing.reduce(Int64(0)) { $0 + $1.descriptor.size }
@@ -136,23 +181,9 @@ public struct Packer: Sendable {
             }
             progress.blobDone()
         }
-        for image in resolved.images { try checkSinglePlatform(image) }
-
-        let indexEntries = entries.map { entry -> Descriptor in
-            var descriptor = entry.descriptor
-            descriptor.annotations = [AnnotationKey.refName: entry.reference]
-            return descriptor
-        }
-        // The SBOM and the signature are functions of the lock's bytes: written before the
-        // tarball, so a failure leaves nothing behind.
-        let sbom = try lock.map { try CycloneDX.document(for: Lockfile.decode($0, path: LayoutPath.lockFileName), lockData: $0) }
-        let signature = try lock.flatMap { data in try signKey.map { try BundleSignature.sign(data, with: $0) } }
-        let contents = LayoutContents(entries: indexEntries, blobs: sizes, lockFile: lock, lockSignature: signature, sbom: sbom)
-        progress.begin("write", bytes: sizes.values.reduce(0, +), subject: URL(fileURLWithPath: output).lastPathComponent)
+        for image in resolved.images { try checkSinglePlatform(image, config: { try cache.read($0) }) }
+        progress.begin("write", bytes: contents.blobs.values.reduce(0, +), subject: URL(fileURLWithPath: output).lastPathComponent)
         let fresh = Set(missing.map(\.descriptor.digest))
-        let checksum: Digest
-        var bytes: Int64
-        var parts: [String]?
         if let maxPartSize {
             let (written, digest) = try await workers.run {
                 try LayoutArchiveWriter.prepareParts(contents, from: cache, to: output, maxPartSize: maxPartSize, fresh: fresh,
@@ -161,27 +192,16 @@ public struct Packer: Sendable {
             // The SBOM beside the bundle first: when the tarball appears, so has its description.
             if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
             try BundleChecksum.publish(parts: written, with: try BundleChecksum.prepare(parts: written, whole: digest, for: output), bundle: output)
-            (checksum, bytes, parts) = (digest, written.reduce(0) { $0 + $1.size }, written.map(\.file.destination))
-        } else {
-            let (tarball, digest) = try await workers.run {
-                try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: progress.advance)
-            }
-            if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
-            try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(digest, for: output))
-            (checksum, bytes) = (digest, FileDescriptor.size(atPath: output) ?? 0)
+            return WrittenBundle(checksum: digest, bytes: written.reduce(0) { $0 + $1.size }, parts: written.map(\.file.destination),
+                                 downloaded: missing.count, bytesDownloaded: downloadBytes)
         }
-        let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
-        return PackSummary(
-            output: output, sha256: checksum.description, bytes: bytes, parts: parts, lock: "",
-            deltaBase: since?.lockDigest.description, externalBlobs: since.map { _ in external.count },
-            bytesSaved: since.map { _ in external.reduce(0) { $0 + $1.size } }, lockCreated: false,
-            entries: entries.map { entry in
-                var report = EntryReport(entry, sizes: sizes)
-                report.upstreamDigest = upstream[entry.reference]?.upstream.digest.description
-                return report
-            },
-            blobs: sizes.count, blobsDownloaded: missing.count, bytesDownloaded: downloadBytes,
-            blobsFromCache: sources.count - missing.count)
+        let (tarball, digest) = try await workers.run {
+            try LayoutArchiveWriter.prepare(contents, from: cache, to: output, fresh: fresh, progress: progress.advance)
+        }
+        if let sbom { try AtomicFile.write(sbom, to: CycloneDX.path(for: output)) }
+        try BundleChecksum.publish(tarball, with: try BundleChecksum.prepare(digest, for: output))
+        return WrittenBundle(checksum: digest, bytes: FileDescriptor.size(atPath: output) ?? 0, parts: nil,
+                             downloaded: missing.count, bytesDownloaded: downloadBytes)
     }
 
     /// The lock a delta carries: the spec's lock, plus which base it builds on and what it leaves
@@ -195,14 +215,14 @@ public struct Packer: Sendable {
 
     /// A single-manifest image asked for with an explicit platform must really be that platform:
     /// its config says which.
-    private func checkSinglePlatform(_ image: ResolvedImage) throws {
+    func checkSinglePlatform(_ image: ResolvedImage, config read: (Digest) throws -> Data?) throws {
         guard image.spec.platformsExplicit, case .some(let wanted) = image.spec.platforms, wanted.count == 1,
               MediaType.isManifest(image.upstream.mediaType),
               let manifestData = image.documents[image.upstream.digest],
               case .manifest(let manifest) = try ManifestDocument(decoding: manifestData, mediaType: image.upstream.mediaType)
         else { return }
         struct ConfigPlatform: Decodable { var os: String?; var architecture: String?; var variant: String? }
-        guard let config = try? JSONDecoder().decode(ConfigPlatform.self, from: try cache.read(manifest.config.digest)),
+        guard let data = try? read(manifest.config.digest), let config = try? JSONDecoder().decode(ConfigPlatform.self, from: data),
               let os = config.os, let architecture = config.architecture
         else { return }
         let actual = Platform(os: os, architecture: architecture, variant: config.variant)

@@ -1,0 +1,90 @@
+import AirgapTestSupport
+import Foundation
+import Manifests
+import XCTest
+
+/// pack writes each blob once, straight into its place in the bundle: with or without the
+/// cache, cold or warm, the bundle is the same bytes; a blob that is not what its digest says
+/// leaves no bundle behind.
+final class PackInPlaceTests: XCTestCase {
+    static var upstream: UpstreamFixture!
+    var upstream: UpstreamFixture { Self.upstream }
+
+    override class func setUp() {
+        super.setUp()
+        do { upstream = try UpstreamFixture() } catch { fatalError("upstream fixture: \(error)") }
+    }
+
+    override class func tearDown() {
+        upstream = nil
+        super.tearDown()
+    }
+
+    private let images = """
+      - ref: docker.io/library/flink:1.17.1
+        platforms: all
+      - ref: docker.io/library/busybox:1
+    """
+
+    private func contents(_ path: String) throws -> Data { try XCTUnwrap(FileManager.default.contents(atPath: path)) }
+
+    private func blobGets(_ log: String) -> Int {
+        log.split(separator: "\n").filter { $0.contains("\"GET /v2/") && $0.contains("/blobs/sha256:") }.count
+    }
+
+    /// Layer files in a cache (everything under blobs/ but the small JSON documents).
+    private func cachedBlobs(_ cache: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/blobs/sha256")) ?? []
+    }
+
+    func testNoCachePackIsTheSameBundleAndKeepsNoLayer() throws {
+        let work = try TemporaryDirectory()
+        let airgap = try AirgapRunner()
+        let spec = try upstream.spec(images, in: work)
+        let cached = try airgap.json(["pack", "--spec", spec, "--output", work.file("cached.tar"), "--cache", work.file("cache-a")])
+        let uncached = try airgap.json(["pack", "--spec", spec, "--output", work.file("uncached.tar"), "--cache", work.file("cache-b"), "--no-cache"])
+        XCTAssertEqual(try contents(work.file("cached.tar")), try contents(work.file("uncached.tar")))
+        XCTAssertEqual(cached["sha256"] as? String, uncached["sha256"] as? String)
+        XCTAssertEqual(uncached["blobsDownloaded"] as? Int, cached["blobsDownloaded"] as? Int)
+        XCTAssertFalse(cachedBlobs(work.file("cache-a")).isEmpty, "a cached pack keeps what it downloaded")
+        XCTAssertEqual(cachedBlobs(work.file("cache-b")), [], "--no-cache keeps nothing")
+        try Command.check("sh", ["-c", "cd \(work.path) && sha256sum -c uncached.tar.sha256"])
+        try airgap.check(["verify", work.file("uncached.tar")])
+    }
+
+    func testColdPackFillsTheCacheAndAWarmPackAsksTheRegistryForNoBlob() throws {
+        let work = try TemporaryDirectory()
+        let airgap = try AirgapRunner()
+        let spec = try upstream.spec(images, in: work)
+        let before = blobGets(upstream.registry.accessLog())
+        let cold = try airgap.json(["pack", "--spec", spec, "--output", work.file("cold.tar"), "--cache", work.file("cache"), "--jobs", "8"])
+        let afterCold = blobGets(upstream.registry.accessLog())
+        XCTAssertEqual(afterCold - before, cold["blobsDownloaded"] as? Int, "each blob is fetched once")
+        // Every blob the cache now holds is whole: it hashes to its name.
+        for name in cachedBlobs(work.file("cache")) {
+            let data = try contents(work.file("cache/blobs/sha256/\(name)"))
+            XCTAssertEqual(Digest.sha256(of: data).encoded, name)
+        }
+        let warm = try airgap.json(["pack", "--spec", spec, "--output", work.file("warm.tar"), "--cache", work.file("cache"), "--jobs", "8"])
+        XCTAssertEqual(blobGets(upstream.registry.accessLog()), afterCold, "a warm cache asks the registry for no blob")
+        XCTAssertEqual(warm["blobsDownloaded"] as? Int, 0)
+        XCTAssertEqual(try contents(work.file("cold.tar")), try contents(work.file("warm.tar")))
+    }
+
+    func testBlobNotMatchingItsDigestMidDownloadLeavesNoOutputFile() throws {
+        let server = try HostileServer(scenario: "flipped-blob")
+        let work = try TemporaryDirectory()
+        let spec = try work.write("airgap.yaml", "images:\n  - ref: \(server.host)/library/small:1\n")
+        for extra in [[], ["--no-cache"], ["--max-part-size", "1M"]] {
+            let result = try AirgapRunner().run(["pack", "--spec", spec, "--output", work.file("bundle.tar"), "--cache", work.file("cache"),
+                                                 "--insecure-registry", server.host] + extra)
+            XCTAssertEqual(result.status, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("sha256:"), result.stderr)
+            let left = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix("bundle.tar") || $0.hasPrefix(".bundle") }
+            XCTAssertEqual(left, [], "\(extra): no bundle, part, checksum or temporary file is left")
+            XCTAssertEqual(cachedBlobs(work.file("cache")).filter { name in
+                (try? Digest.sha256(of: contents(work.file("cache/blobs/sha256/\(name)"))).encoded) != name
+            }, [], "nothing wrong reaches the cache")
+        }
+    }
+}
