@@ -1,5 +1,6 @@
 #ifndef AIRGAP_CCRYPTO_SHIM_H
 #define AIRGAP_CCRYPTO_SHIM_H
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>

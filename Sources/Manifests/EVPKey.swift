@@ -182,7 +182,8 @@ public final class EVPKey: @unchecked Sendable {
     }
 
     private static func withBIO<T>(_ data: Data, _ body: (OpaquePointer) -> T?) -> T? {
-        data.withUnsafeBytes { raw -> T? in
+        LibCrypto.initialize()
+        return data.withUnsafeBytes { raw -> T? in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
             defer { BIO_free(bio) }
             return body(bio)

@@ -11,6 +11,7 @@ final class EVPContext {
     private(set) var byteCount: Int64 = 0
 
     init(_ kind: Algorithm) {
+        LibCrypto.initialize()
         switch kind {
         case .sha1: algorithm = EVP_sha1()
         case .sha256: algorithm = EVP_sha256()

@@ -16,7 +16,8 @@ public final class X509Certificate: @unchecked Sendable {
 
     /// Every `CERTIFICATE` block of a PEM text, in order; empty when there is none.
     public static func all(pem: Data) -> [X509Certificate] {
-        pem.withUnsafeBytes { raw -> [X509Certificate] in
+        LibCrypto.initialize()
+        return pem.withUnsafeBytes { raw -> [X509Certificate] in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return [] }
             defer { BIO_free(bio) }
             var certificates: [X509Certificate] = []

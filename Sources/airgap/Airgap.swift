@@ -1,6 +1,7 @@
 import AirgapBundle
 import ArgumentParser
 import Foundation
+import Manifests
 
 /// The command-line front: argument parsing and output only. Everything a test needs to reach
 /// lives in AirgapBundle.
@@ -21,6 +22,7 @@ struct Airgap: AsyncParsableCommand {
     )
 
     static func main() async {
+        LibCrypto.initialize()
         Interrupts.install()
         let arguments = ProcessArguments.current
         // Read before parsing, so that a usage error is a JSON document too.

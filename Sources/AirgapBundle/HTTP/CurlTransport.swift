@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Manifests
 import OCILayout
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +67,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
 /// `curl_global_init` must run once before any handle exists, and is not thread-safe itself.
 enum CurlGlobal {
-    private static let once: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+    private static let once: Void = {
+        LibCrypto.initialize()
+        curl_global_init(Int(CURL_GLOBAL_ALL))
+    }()
     static func initialize() { _ = once }
 }
 
