@@ -65,30 +65,25 @@ public struct BlobStore: Sendable {
 
     /// Stores a file that `body` writes (a packaged chart, say) under the digest of what it wrote.
     public func store(writing body: (FileDescriptor) throws -> Void) throws -> (Digest, Int64) {
-        let temporary = "\(root)/ingest/\(getpid())-\(UUID().uuidString)"
-        WorkInProgress.shared.add(temporary)
-        defer {
-            unlink(temporary)
-            WorkInProgress.shared.remove(temporary)
+        try ingesting(writing: body) { temporary in
+            let hasher = SHA256Hasher()
+            try FileDescriptor.openForReading(temporary).forEachChunk { hasher.update($0) }
+            let size = hasher.byteCount  // before finalize, which starts the count over
+            return (hasher.finalize(), size)
         }
-        do {
-            let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
-            try body(file)
-        }
-        let hasher = SHA256Hasher()
-        try FileDescriptor.openForReading(temporary).forEachChunk { hasher.update($0) }
-        let size = hasher.byteCount
-        let digest = hasher.finalize()
-        guard rename(temporary, path(for: digest)) == 0 else {
-            throw LayoutError.io(path: path(for: digest), operation: "rename", errno: errno)
-        }
-        return (digest, size)
     }
 
     /// Stores a blob whose bytes were already checked against `digest` on their way elsewhere
     /// (into a bundle), written by `body` into a temporary file: the cache is filled without
     /// hashing the bytes a second time. Readers re-hash on use, as for every cached blob.
     public func adopt(_ digest: Digest, writing body: (FileDescriptor) throws -> Void) throws {
+        _ = try ingesting(writing: body) { _ in (digest, 0) }
+    }
+
+    /// `body` writes a temporary file in ingest/ (removed whatever happens, and by the interrupt
+    /// handler), `name` says which digest it is, and it is renamed into place under that digest.
+    private func ingesting(writing body: (FileDescriptor) throws -> Void,
+                           name: (String) throws -> (Digest, Int64)) throws -> (Digest, Int64) {
         let temporary = "\(root)/ingest/\(getpid())-\(UUID().uuidString)"
         WorkInProgress.shared.add(temporary)
         defer {
@@ -99,9 +94,11 @@ public struct BlobStore: Sendable {
             let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
             try body(file)
         }
+        let (digest, size) = try name(temporary)
         guard rename(temporary, path(for: digest)) == 0 else {
             throw LayoutError.io(path: path(for: digest), operation: "rename", errno: errno)
         }
+        return (digest, size)
     }
 
     /// Removes a blob (one that turned out to be unusable, like a "JAR" that is no zip).
