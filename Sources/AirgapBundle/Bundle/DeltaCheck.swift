@@ -9,12 +9,12 @@ import OCILayout
 public enum DeltaCheck {
     public static func attach(_ bases: [BundleReader], to delta: BundleReader) throws {
         guard let section = delta.delta else {
-            throw LayoutDefect(entry: delta.path, problem: "is a full bundle, not a delta; --base is for bundles packed with --since")
+            throw LayoutDefect(entry: delta.path, problem: "is a full bundle, not a delta; --base is for bundles packed by `airgap pack --since`")
         }
         let lockDigests = bases.flatMap(lockDigests)
         guard lockDigests.contains(section.base) else {
             let named = bases.map(\.path).joined(separator: ", ")
-            throw LayoutDefect(entry: named, problem: "is not the base of \(delta.path): the delta was packed --since a lock with digest \(section.base), the base's lock is \(lockDigests.first?.description ?? "absent"); give the bundle packed from that lock")
+            throw LayoutDefect(entry: named, problem: "is not the base of \(delta.path): the delta was packed by `airgap pack --since` a lock with digest \(section.base), the base's lock is \(lockDigests.first?.description ?? "absent"); give the bundle packed from that lock")
         }
         for blob in section.external {
             guard bases.contains(where: { $0.snapshot.blobSizes[blob.digest] == blob.size }) else {
