@@ -17,11 +17,15 @@ public final class PlacedTarFile: @unchecked Sendable {
     let file: PartedFile
 
     private let condition = NSCondition()
-    /// Everything below this offset is written; filled ranges beyond it wait, by start, until
-    /// the prefix reaches them.
+    /// Everything below this offset is written; filled ranges beyond it are kept merged (one
+    /// per blob still arriving), by start and by end, until the prefix reaches them.
     private var filledUpTo: Int64 = 0
     private var filledAhead: [Int64: Int64] = [:]
+    private var filledAheadEnds: [Int64: Int64] = [:]
     private var abandoned = false
+    /// Set when bytes already marked filled (and so perhaps hashed) were written again: the
+    /// read-behind digest no longer describes the file, and a full pass replaces it.
+    private var rewritten = false
 
     public init(layout: TarLayout, destination: String, maxPartSize: Int64? = nil) throws {
         self.layout = layout
@@ -114,17 +118,36 @@ public final class PlacedTarFile: @unchecked Sendable {
         markFilled(offset: layout.trailerOffset, count: layout.totalSize - layout.trailerOffset)
     }
 
-    /// Records that `offset..<offset+count` holds its final bytes.
+    /// Records that `offset..<offset+count` holds its final bytes. Each byte is marked once;
+    /// a writer that has to write marked bytes again says so with `markRewritten`.
     public func markFilled(offset: Int64, count: Int64) {
         guard count > 0 else { return }
         condition.lock()
-        if offset == filledUpTo {
-            filledUpTo += count
-            while let end = filledAhead.removeValue(forKey: filledUpTo) { filledUpTo = end }
+        var start = offset, end = offset + count
+        if let before = filledAheadEnds.removeValue(forKey: start) {
+            filledAhead[before] = nil
+            start = before
+        }
+        if let after = filledAhead.removeValue(forKey: end) {
+            filledAheadEnds[after] = nil
+            end = after
+        }
+        if start == filledUpTo {
+            filledUpTo = end
             condition.broadcast()
         } else {
-            filledAhead[offset] = offset + count
+            filledAhead[start] = end
+            filledAheadEnds[end] = start
         }
+        condition.unlock()
+    }
+
+    /// Bytes marked filled are being written again (a download that restarts from byte 0, a
+    /// damaged cached copy replaced from the registry): the read-behind digest is void, and the
+    /// tarball is hashed again, whole, once every byte is final.
+    public func markRewritten() {
+        condition.lock()
+        rewritten = true
         condition.unlock()
     }
 
@@ -148,7 +171,9 @@ public final class PlacedTarFile: @unchecked Sendable {
     /// the whole tar and of each part), or throws `CancellationError` once `abandon` was called.
     public func hashFrontToBack() throws -> (whole: Digest, parts: [Digest]) {
         let whole = SHA256Hasher()
-        let parts = PartDigester(partSizes: file.partSizes)
+        // An unsplit tarball's one part is the tarball: its digest is the whole one, not a
+        // second SHA-256 pass over the same bytes.
+        let parts = file.parts.count > 1 ? PartDigester(partSizes: file.partSizes) : nil
         var hashed: Int64 = 0
         var writebackFrom: Int64 = 0
         while hashed < layout.totalSize {
@@ -160,7 +185,7 @@ public final class PlacedTarFile: @unchecked Sendable {
             if stop { throw CancellationError() }
             try file.forEachChunk(offset: hashed, length: available - hashed) { chunk in
                 whole.update(chunk)
-                parts.update(chunk)
+                parts?.update(chunk)
             }
             hashed = available
             if hashed - writebackFrom >= 32 << 20 || hashed == layout.totalSize {
@@ -168,7 +193,24 @@ public final class PlacedTarFile: @unchecked Sendable {
                 writebackFrom = hashed
             }
         }
-        return (whole.finalize(), parts.digests)
+        condition.lock()
+        let void = rewritten
+        condition.unlock()
+        if void { return try hashWhole() }
+        let digest = whole.finalize()
+        return (digest, parts?.digests ?? [digest])
+    }
+
+    /// The second pass, for when the read-behind one saw bytes that were later replaced.
+    private func hashWhole() throws -> (whole: Digest, parts: [Digest]) {
+        let whole = SHA256Hasher()
+        let parts = file.parts.count > 1 ? PartDigester(partSizes: file.partSizes) : nil
+        try file.forEachChunk(offset: 0, length: layout.totalSize) { chunk in
+            whole.update(chunk)
+            parts?.update(chunk)
+        }
+        let digest = whole.finalize()
+        return (digest, parts?.digests ?? [digest])
     }
 
     /// Asks the kernel to start writing `start..<end` to disk now, without waiting.
@@ -194,8 +236,10 @@ public final class PlacedTarFile: @unchecked Sendable {
 }
 
 /// One blob being downloaded straight into its place in a `PlacedTarFile`, hashed as it
-/// arrives. `finish` checks size and digest, writes the padding and marks the range filled;
-/// until then the range counts as empty, and a blob that fails leaves an unpublished file.
+/// arrives. Its bytes are marked filled as they land (every `markInterval`), so the
+/// read-behind hash follows a download instead of waiting for it; all but the last bytes, which
+/// `finish` marks with the padding once size and digest are right: the tarball's hash cannot
+/// end before every blob has been checked, and a blob that fails leaves an unpublished file.
 public final class PlacedBlob {
     public let file: PlacedTarFile
     public let placed: TarLayout.Placed
@@ -207,6 +251,11 @@ public final class PlacedBlob {
     /// behind the hash runs.
     static let writebackInterval: Int64 = 32 << 20
     private var writebackFrom: Int64 = 0
+    /// How often the read-behind hash is told of new bytes: seldom enough that waking it costs
+    /// nothing, often enough that it hashes from the page cache while the bytes are still there.
+    static let markInterval: Int64 = 1 << 20
+    /// How many bytes from the start are marked filled; never marked twice.
+    private var marked: Int64 = 0
 
     public init(file: PlacedTarFile, placed: TarLayout.Placed, digest: Digest) {
         self.file = file
@@ -218,16 +267,22 @@ public final class PlacedBlob {
         guard bytesWritten + Int64(bytes.count) <= placed.entry.size else {
             throw LayoutError.sizeMismatch(path: digest.description, expected: placed.entry.size, actual: bytesWritten + Int64(bytes.count))
         }
+        if bytesWritten < marked { file.markRewritten() }
         try file.write(bytes, at: placed.dataOffset + bytesWritten)
         hasher.update(bytes)
         bytesWritten += Int64(bytes.count)
+        if bytesWritten - marked >= Self.markInterval, bytesWritten < placed.entry.size {
+            file.markFilled(offset: placed.dataOffset + marked, count: bytesWritten - marked)
+            marked = bytesWritten
+        }
         if bytesWritten - writebackFrom >= Self.writebackInterval {
             file.startWriteback(from: placed.dataOffset + writebackFrom, to: placed.dataOffset + bytesWritten)
             writebackFrom = bytesWritten
         }
     }
 
-    /// Forgets what was written, for a server that restarts a download from byte 0.
+    /// Forgets what was written, for a server that restarts a download from byte 0 (or a cached
+    /// copy that failed its digest, replaced from the registry). What was marked stays marked.
     public func reset() throws {
         _ = hasher.finalize()
         bytesWritten = 0
@@ -248,6 +303,7 @@ public final class PlacedBlob {
             try [UInt8](repeating: 0, count: padding).withUnsafeBytes { try file.write($0, at: placed.dataOffset + size) }
         }
         file.startWriteback(from: placed.dataOffset + writebackFrom, to: placed.dataOffset + placed.paddedSize)
-        file.markFilled(offset: placed.dataOffset, count: placed.paddedSize)
+        file.markFilled(offset: placed.dataOffset + marked, count: placed.paddedSize - marked)
+        marked = placed.paddedSize
     }
 }

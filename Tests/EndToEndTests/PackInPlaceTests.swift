@@ -71,6 +71,41 @@ final class PackInPlaceTests: XCTestCase {
         XCTAssertEqual(try contents(work.file("cold.tar")), try contents(work.file("warm.tar")))
     }
 
+    /// The tarball's hash reads a layer while it downloads. A connection that dies after
+    /// passing on other bytes, before a server that ignores Range, makes airgap write the layer
+    /// again from byte 0 over bytes that hash may have read: the checksum file must still
+    /// describe the file, and the bundle be the one a clean download gives.
+    func testLayerDownloadedAgainFromByteZeroStillGivesTheRightChecksum() throws {
+        let work = try TemporaryDirectory()
+        _ = try TestImages.build(layout: work.file("oci"), ref: "big", layers: 1, layerSize: 6 << 20, seed: "restarted")
+        try TestImages.push(layout: work.file("oci"), ref: "big", to: upstream.registry, repository: "library/big:1")
+        let proxy = try FaultProxy(upstream: upstream.registry, options: ["--drop-after", "\(4 << 20)", "--drop-count", "2",
+                                                                                "--garble-dropped", "--ignore-range"])
+        // The same spec but for the mirror, so that both bundles hold the same lock.
+        let direct = try work.write("direct.yaml", "images:\n  - ref: docker.io/library/big:1\nmirrors:\n  docker.io: http://\(upstream.registry.host)\n")
+        let throughProxy = try work.write("proxy.yaml", "images:\n  - ref: docker.io/library/big:1\nmirrors:\n  docker.io: http://\(proxy.host)\n")
+        let airgap = try AirgapRunner()
+        try airgap.check(["pack", "--spec", direct, "--lock", work.file("direct.lock"), "--output", work.file("clean.tar"), "--no-cache"])
+        for extra in [["--no-cache"], ["--max-part-size", "2M", "--no-cache"]] {
+            let output = work.file(extra.count > 1 ? "split.tar" : "restarted.tar")
+            let result = try airgap.run(["pack", "--spec", throughProxy, "--lock", work.file("proxy.lock"), "--output", output,
+                                         "--retry-times", "3"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            // --ignore-missing: a split bundle's checksum file also names the whole, which is never written.
+            try Command.check("sh", ["-c", "cd \(work.path) && sha256sum -c --ignore-missing \(URL(fileURLWithPath: output).lastPathComponent).sha256"])
+            try airgap.check(["verify", output])
+        }
+        let clean = try contents(work.file("clean.tar"))
+        XCTAssertEqual(try contents(work.file("restarted.tar")), clean)
+        let parts = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix("split.tar.0") }.sorted()
+        XCTAssertGreaterThan(parts.count, 2)
+        XCTAssertEqual(try parts.reduce(into: Data()) { $0 += try contents(work.file($1)) }, clean)
+        let requests = proxy.requests()
+        XCTAssertEqual(requests.filter { $0["event"] as? String == "dropped" }.count, 2, "the fault was injected in each pack")
+        XCTAssertTrue(requests.contains { $0["range"] is String && $0["status"] as? Int == 200 },
+                      "the retry asked for a range and got the whole layer: \(requests.filter { $0["range"] is String })")
+    }
+
     func testBlobNotMatchingItsDigestMidDownloadLeavesNoOutputFile() throws {
         let server = try HostileServer(scenario: "flipped-blob")
         let work = try TemporaryDirectory()

@@ -21,6 +21,7 @@ import urllib.parse
 
 args = None
 lock = threading.Lock()
+INVERTED = bytes(255 - value for value in range(256))
 tokens = set()
 failures_left = 0
 drops_left = 0
@@ -145,12 +146,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if args.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in self.path:
             self.record(307, "registry")
             return self.reply(307, b"", {"Location": f"http://localhost:{args.storage_port}/storage{self.path}"})
-        drop = False
-        if args.drop_after and self.command == "GET" and "/blobs/sha256:" in self.path and "Range" not in self.headers:
-            with lock:
-                drop = drops_left > 0
-                drops_left -= 1 if drop else 0
-        self.forward(self.path, role="registry", drop_after=args.drop_after if drop else None)
+        candidate = bool(args.drop_after) and self.command == "GET" and "/blobs/sha256:" in self.path and "Range" not in self.headers
+        self.forward(self.path, role="registry", drop_candidate=candidate)
 
     def token(self):
         auth = self.headers.get("Authorization", "")
@@ -201,7 +198,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(ahead)
         return b"".join(chunks)
 
-    def forward(self, path, role, drop_after=None):
+    def forward(self, path, role, drop_candidate=False):
+        global drops_left
         length = int(self.headers.get("Content-Length") or 0)
         body = self.read_body(length) if length else None
         if body is not None and len(body) < length:
@@ -211,6 +209,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         upstream = http.client.HTTPConnection("127.0.0.1", args.upstream_port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization", "connection")}
+        if args.ignore_range and "/blobs/sha256:" in path:
+            # A server (or a cache in front of it) that answers every Range with the whole blob.
+            headers = {k: v for k, v in headers.items() if k.lower() != "range"}
         upstream.request(self.command, path, body=body, headers=headers)
         response = upstream.getresponse()
         self.record(response.status, role)
@@ -226,11 +227,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
+        # The first blob download longer than --drop-after bytes (each of --drop-count) is cut there.
+        drop_after = None
+        if drop_candidate and int(response.getheader("Content-Length") or 0) > args.drop_after:
+            with lock:
+                if drops_left > 0:
+                    drops_left -= 1
+                    drop_after = args.drop_after
         sent = 0
         while self.command != "HEAD":
             chunk = response.read(64 * 1024)
             if not chunk:
                 break
+            if drop_after is not None and args.garble_dropped:
+                # What a broken middlebox passes on before the connection dies: other bytes.
+                chunk = chunk.translate(INVERTED)
             if drop_after is not None and sent + len(chunk) > drop_after:
                 self.wfile.write(chunk[: max(0, drop_after - sent)])
                 self.wfile.flush()
@@ -263,6 +274,8 @@ def main():
     parser.add_argument("--fail-count", type=int, default=2)
     parser.add_argument("--drop-after", type=int, help="drop the first blob download after N bytes")
     parser.add_argument("--drop-count", type=int, default=1)
+    parser.add_argument("--garble-dropped", action="store_true", help="invert every byte of a download that is then dropped")
+    parser.add_argument("--ignore-range", action="store_true", help="answer blob GETs with Range by the whole blob (200)")
     parser.add_argument("--redirect-blobs", action="store_true")
     parser.add_argument("--fail-method", help="only fail requests with this method")
     parser.add_argument("--drop-upload-after", type=int, help="drop the first blob upload after reading N bytes of it")

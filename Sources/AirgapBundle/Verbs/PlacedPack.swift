@@ -146,23 +146,23 @@ extension Packer {
             } catch LayoutError.digestMismatch(_, _, let actualText) {
                 let actual = (try? Digest(parsing: actualText)) ?? digest
                 guard let refetch else { throw CachedBlobDamaged(digest: digest, path: path, actual: actual) }
-                // The cache is only a cache: this copy goes aside, the registry's takes its place.
+                // The cache is only a cache: this copy goes aside, the registry's takes its place
+                // (over bytes the tarball's hash may have seen: `target` tells it so).
                 progress.advance(-placed.entry.size)
                 let aside = try cache.moveAside(digest)
                 resolver.log("cache: \(LayoutPath.blobName(digest)) hashed to \(actual.short), not to its name; moved aside to \(aside) and fetched again")
-                try download(refetch, into: file, placed: placed, cancellation: cancellation)
+                try target.reset()
+                try download(refetch, into: target, cancellation: cancellation)
                 return true
             }
         case .registry(let source):
-            try download(source, into: file, placed: placed, cancellation: cancellation)
+            try download(source, into: PlacedBlob(file: file, placed: placed, digest: source.descriptor.digest), cancellation: cancellation)
             return true
         }
     }
 
-    private func download(_ source: BlobOrigin.Registry, into file: PlacedTarFile, placed: TarLayout.Placed,
-                          cancellation: CancellationFlag) throws {
+    private func download(_ source: BlobOrigin.Registry, into target: PlacedBlob, cancellation: CancellationFlag) throws {
         let progress = self.progress
-        let target = PlacedBlob(file: file, placed: placed, digest: source.descriptor.digest)
         progress.subject("\(source.registry)/\(source.repository)")
         try resolver.pool.client(for: source.registry).fetchBlob(repository: source.repository, descriptor: source.descriptor, into: target) { bytes in
             try cancellation.check()
