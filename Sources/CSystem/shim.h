@@ -34,6 +34,18 @@ static inline long long airgap_copy_range(int from, long long from_offset, int t
 #endif
 }
 
+// Reserves the blocks of [0, length) (unwritten extents: nothing is written) and sets the size.
+// -1 with errno EOPNOTSUPP where the file system cannot; then the caller sets the size alone.
+static inline int airgap_allocate(int fd, long long length) {
+#ifdef SYS_fallocate
+    return (int)syscall(SYS_fallocate, fd, 0, 0LL, length);
+#else
+    (void)fd; (void)length;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
 static inline int airgap_advise_sequential(int fd) {
     return posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 }

@@ -122,6 +122,17 @@ public final class FileDescriptor: PositionalReader {
         }
     }
 
+    /// Sets the size to `length` with every block reserved up front where the file system can
+    /// (fallocate): a disk too small fails here, before any download, and writes into the
+    /// reserved blocks skip the file system's per-page allocation. A plain truncate elsewhere.
+    public func allocate(_ length: Int64) throws {
+        if length > 0, airgap_allocate(raw, length) == 0 { return }
+        if length > 0, errno == ENOSPC || errno == EFBIG {
+            throw LayoutError.io(path: path, operation: "reserve \(length) bytes for", errno: errno)
+        }
+        try truncate(to: length)
+    }
+
     /// Asks the kernel to start writing this range to disk now, without waiting: a large file
     /// written this way has little left to flush when `sync` comes.
     public func startWriteback(offset: Int64, count: Int64) {

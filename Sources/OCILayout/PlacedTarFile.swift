@@ -49,7 +49,7 @@ public final class PlacedTarFile: @unchecked Sendable {
             let file = PendingFile(destination: target, temporary: WorkInProgress.partialName(for: target))
             pending.append(file)
             let descriptor = try FileDescriptor(path: file.temporary, flags: O_RDWR | O_CREAT | O_EXCL)
-            try descriptor.truncate(to: size)
+            try descriptor.allocate(size)
             descriptors.append(descriptor)
         }
         self.pending = pending
@@ -73,6 +73,7 @@ public final class PlacedTarFile: @unchecked Sendable {
     /// Copies `count` bytes at `offset` of the tar into `target` from its start: in the kernel
     /// where it can (a reflink on file systems that share extents), through memory elsewhere.
     public func copy(offset: Int64, count: Int64, into target: FileDescriptor) throws {
+        try target.allocate(count)
         var done: Int64 = 0
         while done < count {
             let position = offset + done
