@@ -49,7 +49,14 @@ public final class PlacedTarFile: @unchecked Sendable {
             let file = PendingFile(destination: target, temporary: WorkInProgress.partialName(for: target))
             pending.append(file)
             let descriptor = try FileDescriptor(path: file.temporary, flags: O_RDWR | O_CREAT | O_EXCL)
-            try descriptor.allocate(size)
+            do {
+                try descriptor.allocate(size)
+            } catch LayoutError.io(_, _, let code) where code == ENOSPC {
+                // Said before any download, with what the run would have needed.
+                throw LayoutError.archive(path: destination, message: "the bundle needs \(layout.totalSize) bytes, more than the disk holds free; free space there or pack onto another disk with --output")
+            } catch LayoutError.io(_, _, let code) where code == EFBIG {
+                throw LayoutError.archive(path: destination, message: "a file of \(size) bytes is larger than this file system allows; split the bundle with --max-part-size (4000M for FAT32)")
+            }
             descriptors.append(descriptor)
         }
         self.pending = pending

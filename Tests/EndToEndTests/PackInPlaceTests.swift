@@ -106,6 +106,23 @@ final class PackInPlaceTests: XCTestCase {
                       "the retry asked for a range and got the whole layer: \(requests.filter { $0["range"] is String })")
     }
 
+    /// Space for the whole tarball is reserved before any layer is fetched: a disk too small
+    /// is one line naming the bundle and the fix, not a failure after the downloads.
+    func testDiskTooSmallForTheBundleFailsBeforeAnyLayerIsFetched() throws {
+        let work = try TemporaryDirectory()
+        let spec = try upstream.spec(images, in: work)
+        let disk = try SmallDisk(at: work.file("usb"), bytes: 64 << 10)
+        defer { disk.unmount() }
+        let before = blobGets(upstream.registry.accessLog())
+        let result = try AirgapRunner().run(["pack", "--spec", spec, "--lock", work.file("bundle.lock"),
+                                             "--output", "\(disk.path)/bundle.tar", "--cache", work.file("cache")])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let line = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(line.contains("\(disk.path)/bundle.tar") && line.contains("more than the disk holds free") && line.contains("--output"), result.stderr)
+        XCTAssertEqual(blobGets(upstream.registry.accessLog()), before, "no blob was fetched for a bundle that cannot be written")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disk.path), [], "nothing is left on the small disk")
+    }
+
     func testBlobNotMatchingItsDigestMidDownloadLeavesNoOutputFile() throws {
         let server = try HostileServer(scenario: "flipped-blob")
         let work = try TemporaryDirectory()
