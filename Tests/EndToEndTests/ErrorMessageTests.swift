@@ -4,14 +4,12 @@ import XCTest
 
 /// Errors an operator can act on: one line, naming the file, host, spec entry or mirror at
 /// fault, with a fix that works, without Swift's type names, and before any work is wasted.
-final class ErrorMessageTests: XCTestCase {
-    static var upstream: UpstreamFixture!
+final class ErrorMessageTests: UpstreamTestCase {
     static var work: TemporaryDirectory!
 
     override class func setUp() {
         super.setUp()
         do {
-            upstream = try UpstreamFixture()
             work = try TemporaryDirectory("errors")
             let spec = try upstream.spec("  - ref: docker.io/library/busybox:1", in: work)
             try AirgapRunner().check(["pack", "--spec", spec, "--output", work.file("bundle.tar")])
@@ -19,7 +17,6 @@ final class ErrorMessageTests: XCTestCase {
     }
 
     override class func tearDown() {
-        upstream = nil
         work = nil
         super.tearDown()
     }

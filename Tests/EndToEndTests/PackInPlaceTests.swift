@@ -6,20 +6,7 @@ import XCTest
 /// pack writes each blob once, straight into its place in the bundle: with or without the
 /// cache, cold or warm, the bundle is the same bytes; a blob that is not what its digest says
 /// leaves no bundle behind.
-final class PackInPlaceTests: XCTestCase {
-    static var upstream: UpstreamFixture!
-    var upstream: UpstreamFixture { Self.upstream }
-
-    override class func setUp() {
-        super.setUp()
-        do { upstream = try UpstreamFixture() } catch { fatalError("upstream fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        super.tearDown()
-    }
-
+final class PackInPlaceTests: UpstreamTestCase {
     private let images = """
       - ref: docker.io/library/flink:1.17.1
         platforms: all

@@ -3,20 +3,7 @@ import Foundation
 import Manifests
 import XCTest
 
-final class PackTests: XCTestCase {
-    static var upstream: UpstreamFixture!
-    var upstream: UpstreamFixture { Self.upstream }
-
-    override class func setUp() {
-        super.setUp()
-        do { upstream = try UpstreamFixture() } catch { fatalError("upstream fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        super.tearDown()
-    }
-
+final class PackTests: UpstreamTestCase {
     private let twoImages = """
       - ref: docker.io/library/flink:1.17.1
         platforms: [linux/amd64, linux/arm64]

@@ -8,14 +8,12 @@ import XCTest
 /// their manifest, platform manifests before their index, digests before tags. Proved from the
 /// requests a proxy in front of a real registry saw, in the order they landed (the proxy logs a
 /// request once the registry answered it, before passing the answer on).
-final class ParallelPushTests: XCTestCase {
-    static var upstream: UpstreamFixture!
+final class ParallelPushTests: UpstreamTestCase {
     static var work: TemporaryDirectory!
 
     override class func setUp() {
         super.setUp()
         do {
-            upstream = try UpstreamFixture()
             work = try TemporaryDirectory("parallel-push")
             let spec = try upstream.spec("""
               - ref: docker.io/library/flink:1.17.1
@@ -28,11 +26,6 @@ final class ParallelPushTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: work.file("layout"), withIntermediateDirectories: true)
             try Command.check("tar", ["-xf", work.file("bundle.tar"), "-C", work.file("layout")])
         } catch { fatalError("parallel push fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        super.tearDown()
     }
 
     var bundle: String { Self.work.file("bundle.tar") }

@@ -5,19 +5,7 @@ import XCTest
 /// `lock` and `pack` resolve every image at once (bounded by `--jobs`): what the registry sees
 /// is still one request per document, one ping and one token per scope, and the lock is the
 /// one a one-at-a-time run writes.
-final class ParallelResolveTests: XCTestCase {
-    static var upstream: UpstreamFixture!
-
-    override class func setUp() {
-        super.setUp()
-        do { upstream = try UpstreamFixture() } catch { fatalError("upstream fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        super.tearDown()
-    }
-
+final class ParallelResolveTests: UpstreamTestCase {
     /// Two references to the same index (by tag and by digest) and three other images: every
     /// child manifest is named twice, and must still be asked for once.
     private func spec(in work: TemporaryDirectory, proxy: FaultProxy) throws -> String {

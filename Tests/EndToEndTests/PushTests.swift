@@ -5,8 +5,7 @@ import XCTest
 
 /// `airgap push` into an internal registry (distribution with TLS and htpasswd, or plain behind
 /// the fault proxy), checked with skopeo, a peer we did not write.
-final class PushTests: XCTestCase {
-    static var upstream: UpstreamFixture!
+final class PushTests: UpstreamTestCase {
     static var bundleDirectory: TemporaryDirectory!
     static var mavenServer: StaticHTTPServer!
     static var maven: TemporaryDirectory!
@@ -15,7 +14,6 @@ final class PushTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            upstream = try UpstreamFixture()
             maven = try TemporaryDirectory("maven")
             try TestArtifacts.publish(["com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2", "org.apache.flink:flink-sql-connector-kafka:1.17.1"],
                                       in: maven.path, options: ["--size", "300000"])
@@ -42,7 +40,6 @@ final class PushTests: XCTestCase {
     }
 
     override class func tearDown() {
-        upstream = nil
         mavenServer = nil
         super.tearDown()
     }

@@ -5,19 +5,7 @@ import XCTest
 /// The protocol paths a connected host meets in the field, produced by a fault-injecting front
 /// (`Tests/Fixtures/fault_proxy.py`) before a real registry: token auth, redirects to blob
 /// storage, 5xx and 429 answers, and connections dropped mid-blob.
-final class TransportTests: XCTestCase {
-    static var upstream: UpstreamFixture!
-
-    override class func setUp() {
-        super.setUp()
-        do { upstream = try UpstreamFixture() } catch { fatalError("upstream fixture: \(error)") }
-    }
-
-    override class func tearDown() {
-        upstream = nil
-        super.tearDown()
-    }
-
+final class TransportTests: UpstreamTestCase {
     private func pack(through proxy: FaultProxy, _ extra: [String] = [], airgap: AirgapRunner? = nil) throws -> (CommandResult, TemporaryDirectory) {
         let work = try TemporaryDirectory()
         let spec = try work.write("airgap.yaml", """

@@ -1,5 +1,6 @@
 import AirgapTestSupport
 import Foundation
+import XCTest
 
 /// One plain-HTTP upstream registry holding the test images, started once per test class:
 /// - `library/flink:1.17.1`: linux/amd64 + linux/arm64 index (shared base layer),
@@ -28,5 +29,23 @@ final class UpstreamFixture {
     /// A spec pulling through this registry as the docker.io mirror.
     func spec(_ images: String, in directory: TemporaryDirectory, name: String = "airgap.yaml") throws -> String {
         try directory.write(name, "images:\n\(images)\nmirrors:\n  docker.io: http://\(registry.host)\n")
+    }
+}
+
+/// A test case whose tests share one `UpstreamFixture`, started before the class's first test
+/// and stopped after its last. A subclass that needs more (a bundle packed from it, a Maven
+/// server) calls `super.setUp()` first and `super.tearDown()` last.
+class UpstreamTestCase: XCTestCase {
+    static var upstream: UpstreamFixture!
+    var upstream: UpstreamFixture { Self.upstream }
+
+    override class func setUp() {
+        super.setUp()
+        do { upstream = try UpstreamFixture() } catch { fatalError("upstream fixture: \(error)") }
+    }
+
+    override class func tearDown() {
+        upstream = nil
+        super.tearDown()
     }
 }
