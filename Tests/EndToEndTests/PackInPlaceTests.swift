@@ -93,6 +93,30 @@ final class PackInPlaceTests: UpstreamTestCase {
                       "the retry asked for a range and got the whole layer: \(requests.filter { $0["range"] is String })")
     }
 
+    /// A cached layer that no longer hashes to its name is found while its bytes are already
+    /// going into the tarball (and into the tarball's hash): it is moved aside, fetched again over
+    /// the same place, and the checksum file still describes the bundle, which is the one a
+    /// healthy cache gives.
+    func testDamagedCachedLayerReplacedMidWriteStillGivesTheRightChecksum() throws {
+        let work = try TemporaryDirectory()
+        _ = try TestImages.build(layout: work.file("oci"), ref: "big", layers: 1, layerSize: 6 << 20, seed: "damaged-cache")
+        try TestImages.push(layout: work.file("oci"), ref: "big", to: upstream.registry, repository: "library/cached:1")
+        let spec = try upstream.spec("  - ref: docker.io/library/cached:1", in: work)
+        let airgap = try AirgapRunner()
+        try airgap.check(["pack", "--spec", spec, "--output", work.file("first.tar"), "--cache", work.file("cache")])
+        let blobs = work.file("cache/blobs/sha256")
+        let layer = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: blobs).max {
+            (FileDescriptorSize.of("\(blobs)/\($0)")) < (FileDescriptorSize.of("\(blobs)/\($1)"))
+        })
+        let size = FileDescriptorSize.of("\(blobs)/\(layer)")
+        XCTAssertGreaterThan(size, 4 << 20, "a layer large enough to be hashed into the tarball before its end")
+        try Data(repeating: 0x5A, count: Int(size)).write(to: URL(fileURLWithPath: "\(blobs)/\(layer)"))
+        let result = try airgap.check(["pack", "--spec", spec, "--output", work.file("second.tar"), "--cache", work.file("cache")])
+        XCTAssertTrue(result.stderr.contains("moved aside") && result.stderr.contains(layer), result.stderr)
+        try Command.check("sh", ["-c", "cd \(work.path) && sha256sum -c second.tar.sha256"])
+        XCTAssertEqual(try contents(work.file("second.tar")), try contents(work.file("first.tar")))
+    }
+
     /// Space for the whole tarball is reserved before any layer is fetched: a disk too small
     /// is one line naming the bundle and the fix, not a failure after the downloads.
     func testDiskTooSmallForTheBundleFailsBeforeAnyLayerIsFetched() throws {

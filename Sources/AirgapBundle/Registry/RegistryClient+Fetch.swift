@@ -73,7 +73,8 @@ extension RegistryClient {
     }
 
     /// Downloads a blob straight into its place in a bundle being written (see `PlacedTarFile`),
-    /// hashing as it streams; its last bytes count as filled (so the tarball can be finished) only if the digest and size match.
+    /// hashing as it streams; its last bytes count as filled (so the tarball can be finished)
+    /// only if the digest and size match.
     public func fetchBlob(
         repository: String, descriptor: Descriptor, into placed: PlacedBlob, progress: @escaping (Int64) throws -> Void = { _ in }
     ) throws {
