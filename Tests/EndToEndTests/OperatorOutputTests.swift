@@ -119,12 +119,19 @@ final class OperatorOutputTests: XCTestCase {
         XCTAssertEqual(shapes(try object(Self.packJSON), dropping: "upstreamDigest"), verified)
         XCTAssertEqual(shapes(try object(inspect), dropping: "-"), verified)
         XCTAssertEqual(shapes(try object(push), dropping: "target"), verified)
-        // lock and extract have no schema of their own (the lock's format is the lock), but
-        // carry the version like every other document.
+        // lock --json is the lock with the version: one schema for both, checked on the lock file
+        // written here and on the seed deployment's own bundle.lock.
         let scratch = try TemporaryDirectory("json-more")
         let lock = try airgap.check(["lock", "--spec", Self.work.file("airgap.yaml"), "--lock", scratch.file("again.lock"), "--json"]).stdout
+        try assertValid(lock, against: "lock")
+        try assertValid(String(decoding: try Data(contentsOf: URL(fileURLWithPath: scratch.file("again.lock"))), as: UTF8.self), against: "lock")
+        try assertValid(String(decoding: try Data(contentsOf: URL(fileURLWithPath: Paths.repositoryRoot + "/bundle.lock")), as: UTF8.self), against: "lock")
         let extract = try airgap.check(["extract", bundle, "com.ververica:flink-sql-connector-sqlserver-cdc:2.4.2", "--output", scratch.path, "--json"]).stdout
-        for document in [Self.packJSON, verify, inspect, dry, push, audit.stdout, lock, extract] {
+        try assertValid(extract, against: "extract")
+        let image = try airgap.check(["extract", bundle, "docker.io/library/flink:1.17.1", "--output", scratch.file("layout"), "--json"]).stdout
+        try assertValid(image, against: "extract")
+        XCTAssertNotNil(try object(image)["layoutReference"] as? String, image)
+        for document in [Self.packJSON, verify, inspect, dry, push, audit.stdout, lock, extract, image] {
             XCTAssertEqual(try object(document)["schemaVersion"] as? Int, 1, document)
         }
     }
