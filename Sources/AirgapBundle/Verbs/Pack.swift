@@ -119,12 +119,12 @@ public struct Packer: Sendable {
         }
         // A delta leaves the base's blobs out of the tarball (and so need not download them): the
         // seam where the tarball's list of blobs is decided, nothing below here knows of deltas.
-        let external = since?.external(for: entries) ?? []
-        for blob in external {
+        let delta = since.map { base in LockedDelta(base: base.lockDigest, external: base.external(for: entries)) }
+        for blob in delta?.external ?? [] {
             sizes[blob.digest] = nil
             sources[blob.digest] = nil
         }
-        let lock = try since.map { base in try Self.deltaLock(lock, base: base, external: external) } ?? lock
+        let lock = try delta.map { delta in try Self.deltaLock(lock, delta: delta) } ?? lock
         for (digest, size) in sizes where documents[digest] == nil && sources[digest] == nil && !cache.contains(digest, size: size) {
             throw LayoutError.missingBlob(digest.description)
         }
@@ -149,8 +149,7 @@ public struct Packer: Sendable {
         let upstream = Dictionary(resolved.images.map { ($0.spec.reference.description, $0) }, uniquingKeysWith: { first, _ in first })
         return PackSummary(
             output: output, sha256: written.checksum.description, bytes: written.bytes, parts: written.parts, lock: "",
-            deltaBase: since?.lockDigest.description, externalBlobs: since.map { _ in external.count },
-            bytesSaved: since.map { _ in external.reduce(0) { $0 + $1.size } }, lockCreated: false,
+            deltaBase: delta?.base.description, externalBlobs: delta?.external.count, bytesSaved: delta?.savedBytes, lockCreated: false,
             entries: entries.map { entry in
                 var report = EntryReport(entry, sizes: sizes)
                 report.upstreamDigest = upstream[entry.reference]?.upstream.digest.description
@@ -206,10 +205,10 @@ public struct Packer: Sendable {
 
     /// The lock a delta carries: the spec's lock, plus which base it builds on and what it leaves
     /// out. Canonical bytes, so the same spec, lock and base always give the same bundle.
-    static func deltaLock(_ data: Data?, base: DeltaBase, external: [ExternalBlob]) throws -> Data {
+    static func deltaLock(_ data: Data?, delta: LockedDelta) throws -> Data {
         guard let data else { throw DeltaError.noBaseLock(path: LayoutPath.lockFileName) }
         var lock = try Lockfile.decode(data, path: LayoutPath.lockFileName)
-        lock.delta = LockedDelta(base: base.lockDigest, external: external)
+        lock.delta = delta
         return try lock.encoded()
     }
 
