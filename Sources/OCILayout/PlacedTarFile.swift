@@ -178,10 +178,7 @@ public final class PlacedTarFile: @unchecked Sendable {
     /// so the final sync finds little to do. Returns when every byte was hashed (the SHA-256 of
     /// the whole tar and of each part), or throws `CancellationError` once `abandon` was called.
     public func hashFrontToBack() throws -> (whole: Digest, parts: [Digest]) {
-        let whole = SHA256Hasher()
-        // An unsplit tarball's one part is the tarball: its digest is the whole one, not a
-        // second SHA-256 pass over the same bytes.
-        let parts = file.parts.count > 1 ? PartDigester(partSizes: file.partSizes) : nil
+        let digests = TarDigests(partSizes: file.partSizes)
         var hashed: Int64 = 0
         var writebackFrom: Int64 = 0
         while hashed < layout.totalSize {
@@ -191,10 +188,7 @@ public final class PlacedTarFile: @unchecked Sendable {
             let stop = abandoned
             condition.unlock()
             if stop { throw CancellationError() }
-            try file.forEachChunk(offset: hashed, length: available - hashed) { chunk in
-                whole.update(chunk)
-                parts?.update(chunk)
-            }
+            try file.forEachChunk(offset: hashed, length: available - hashed, digests.update)
             hashed = available
             if hashed - writebackFrom >= 32 << 20 || hashed == layout.totalSize {
                 startWriteback(from: writebackFrom, to: hashed)
@@ -204,21 +198,11 @@ public final class PlacedTarFile: @unchecked Sendable {
         condition.lock()
         let void = rewritten
         condition.unlock()
-        if void { return try hashWhole() }
-        let digest = whole.finalize()
-        return (digest, parts?.digests ?? [digest])
-    }
-
-    /// The second pass, for when the read-behind one saw bytes that were later replaced.
-    private func hashWhole() throws -> (whole: Digest, parts: [Digest]) {
-        let whole = SHA256Hasher()
-        let parts = file.parts.count > 1 ? PartDigester(partSizes: file.partSizes) : nil
-        try file.forEachChunk(offset: 0, length: layout.totalSize) { chunk in
-            whole.update(chunk)
-            parts?.update(chunk)
-        }
-        let digest = whole.finalize()
-        return (digest, parts?.digests ?? [digest])
+        guard void else { return digests.finalize() }
+        // The second pass, for when the read-behind one saw bytes that were later replaced.
+        let again = TarDigests(partSizes: file.partSizes)
+        try file.forEachChunk(offset: 0, length: layout.totalSize, again.update)
+        return again.finalize()
     }
 
     /// Asks the kernel to start writing `start..<end` to disk now, without waiting.
@@ -240,6 +224,27 @@ public final class PlacedTarFile: @unchecked Sendable {
     /// The parts, synced under their temporary names, with the digests `hashFrontToBack` gave.
     public func preparedParts(digests: [Digest]) -> [PreparedPart] {
         zip(pending, zip(digests, file.partSizes)).map { PreparedPart(file: $0, digest: $1.0, size: $1.1) }
+    }
+}
+
+/// The SHA-256 of a whole tar and, when it is split, of each part. An unsplit tarball's one part
+/// is the tarball: its digest is the whole one, not a second pass over the same bytes.
+private struct TarDigests {
+    let whole = SHA256Hasher()
+    let parts: PartDigester?
+
+    init(partSizes: [Int64]) {
+        parts = partSizes.count > 1 ? PartDigester(partSizes: partSizes) : nil
+    }
+
+    func update(_ chunk: UnsafeRawBufferPointer) {
+        whole.update(chunk)
+        parts?.update(chunk)
+    }
+
+    func finalize() -> (whole: Digest, parts: [Digest]) {
+        let digest = whole.finalize()
+        return (digest, parts?.digests ?? [digest])
     }
 }
 
