@@ -34,16 +34,17 @@ public struct EntryReport: Codable, Sendable {
         self.platforms = platforms
         self.bytes = bytes
         self.blobs = blobs
+        // A signature entry's tag (`sha256-<hex>.sig`) says what it is and which manifest it is about.
+        if kind == .signature, let tag = (try? Reference(parsing: reference))?.tag.flatMap(Cosign.parseTag) {
+            artifact = tag.kind.rawValue
+            subject = tag.subject.description
+        }
     }
 
     /// An entry as read from a bundle.
     public init(_ item: BundleItem) {
         self.init(kind: item.kind, reference: item.reference, mediaType: item.descriptor.mediaType,
                   digest: item.descriptor.digest.description, platforms: item.platforms, bytes: item.bytes, blobs: item.blobs.count)
-        if item.kind == .signature, let tag = (try? Reference(parsing: item.reference))?.tag.flatMap(Cosign.parseTag) {
-            artifact = tag.kind.rawValue
-            subject = tag.subject.description
-        }
     }
 
     /// An entry as pack wrote it: counted from its documents and blobs, the way a reader of the
@@ -53,10 +54,6 @@ public struct EntryReport: Codable, Sendable {
         self.init(kind: entry.kind, reference: entry.reference, mediaType: entry.descriptor.mediaType,
                   digest: entry.descriptor.digest.description, platforms: Self.platforms(of: entry.descriptor, documents: entry.documents),
                   bytes: reached.reduce(0) { $0 + (sizes[$1] ?? 0) }, blobs: reached.count)
-        if entry.kind == .signature, let tag = (try? Reference(parsing: entry.reference))?.tag.flatMap(Cosign.parseTag) {
-            artifact = tag.kind.rawValue
-            subject = tag.subject.description
-        }
     }
 
     /// Each manifest's platform in graph order, nested indexes included, once each.
